@@ -1,0 +1,78 @@
+"""Read and write heads: map the controller output to the addressing parameters (section 3.3).
+
+One linear layer per kind of head emits every head's raw parameters at once; the activations
+below (fixed by the design contract) put each parameter in its legal range:
+
+=========  ================  ==========================================
+parameter  activation        range
+=========  ================  ==========================================
+``k``      tanh              key, ``(-1, 1)^M``
+``beta``   softplus          key strength, ``> 0``
+``g``      sigmoid           interpolation gate, ``(0, 1)``
+``s``      softmax           shift kernel over offsets ``-R .. +R``
+``gamma``  1 + softplus      sharpening exponent, ``>= 1``
+``e``      sigmoid           erase vector (write heads), ``(0, 1)^M``
+``a``      tanh              add vector (write heads), ``(-1, 1)^M``
+=========  ================  ==========================================
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class HeadParams(NamedTuple):
+    """Activated head parameters, each with a head axis: ``(B, H, ...)``."""
+
+    key: Tensor  #: (B, H, M)
+    beta: Tensor  #: (B, H, 1)
+    gate: Tensor  #: (B, H, 1)
+    shift: Tensor  #: (B, H, 2R + 1)
+    gamma: Tensor  #: (B, H, 1)
+    erase: Tensor | None = None  #: (B, H, M), write heads only
+    add: Tensor | None = None  #: (B, H, M), write heads only
+
+
+class Heads(nn.Module):
+    """All heads of one NTM: ``read_heads`` read heads followed by ``write_heads`` write heads.
+
+    One linear layer emits every head's addressing parameters ``k, beta, g, s, gamma`` at once,
+    so all heads address the memory in a single batched call; a second layer emits the write
+    heads' erase and add vectors.
+    """
+
+    def __init__(
+        self, controller_size: int, read_heads: int, write_heads: int, width: int, shift_range: int
+    ) -> None:
+        super().__init__()
+        self.read_count, self.write_count, self.width = read_heads, write_heads, width
+        self.sizes = [width, 1, 1, 2 * shift_range + 1, 1]
+        self.addressing = nn.Linear(controller_size, (read_heads + write_heads) * sum(self.sizes))
+        self.erase_add = nn.Linear(controller_size, write_heads * 2 * width)
+
+    def forward(self, controller_output: Tensor) -> HeadParams:
+        """Parameters of all heads, ``(B, Hr + Hw, ...)``; ``erase``/``add`` are ``(B, Hw, M)``."""
+        batch = controller_output.shape[0]
+        raw = self.addressing(controller_output).view(batch, self.read_count + self.write_count, -1)
+        key, beta, gate, shift, gamma = torch.split(raw, self.sizes, dim=-1)
+        erase, add = self.erase_add(controller_output).view(batch, self.write_count, -1).chunk(2, -1)
+        return HeadParams(
+            key=torch.tanh(key),
+            beta=F.softplus(beta),
+            gate=torch.sigmoid(gate),
+            shift=torch.softmax(shift, dim=-1),
+            gamma=1 + F.softplus(gamma),
+            erase=torch.sigmoid(erase),
+            add=torch.tanh(add),
+        )
+
+    def split(self, params: HeadParams) -> tuple[HeadParams, HeadParams]:
+        """Views of the read heads' and the write heads' parameters."""
+        r = self.read_count
+        read = HeadParams(*(p[:, :r] for p in params[:5]))
+        write = HeadParams(*(p[:, r:] for p in params[:5]), params.erase, params.add)
+        return read, write
