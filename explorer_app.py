@@ -4,7 +4,14 @@ This file only sets up the page, the navigation and the shared sidebar; every pa
 ``pages/`` and calls the ``ntm`` library and its figure builders.
 """
 
+import os
+
 import streamlit as st
+import torch
+
+# Every session runs small models step by step: one intra-op thread per run is fastest, and on
+# a busy server more threads only wait on each other (see README, "Benchmarks").
+torch.set_num_threads(int(os.environ.get("NTM_TORCH_THREADS", "1")))
 
 st.set_page_config(
     page_title="NTM Explorer",
@@ -15,6 +22,10 @@ st.set_page_config(
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/playground.py", title="Addressing playground", icon=":material/tune:", url_path="playground"),
+    st.Page("pages/stepper.py", title="Model stepper", icon=":material/play_circle:", url_path="stepper"),
+    st.Page("pages/generalisation.py", title="Generalisation", icon=":material/trending_up:", url_path="generalisation"),
+    st.Page("pages/train.py", title="Train it yourself", icon=":material/model_training:", url_path="train"),
 ]
 
 navigation = st.navigation(PAGES)

@@ -1,0 +1,1 @@
+"""Page helpers for the Streamlit explorer: the only part of ``ntm`` that imports streamlit."""

@@ -1,0 +1,391 @@
+"""Figures of a trained model's run: data in (trace arrays), ``go.Figure`` out.
+
+The whole-episode views put time on the x-axis and draw the stepper's cursor as a vertical
+line; weightings keep the fixed 0..1 colour scale of :mod:`ntm.figures`, memory-like vectors
+its diverging scale. No Streamlit here.
+
+* :func:`episode_grid`: the paper's Figure 6 -- inputs, add vectors and write weightings on the
+  left; outputs, read vectors and read weightings on the right;
+* :func:`target_output`: target against output with wrong bits marked (Figures 4 and 5);
+* :func:`stage_panel`: one head's four addressing stages at one step, side by side;
+* :func:`vector_bars`: a key, erase, add or read vector as bars;
+* :func:`memory_change`: the memory after a write and what the write changed;
+* :func:`error_curve` and :func:`learning_curves`: the generalisation page's line charts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .figures import (
+    ARGMAX_COLOR,
+    FONT,
+    GRID_COLOR,
+    MEMORY_COLORSCALE,
+    WEIGHTING_COLORSCALE,
+    as_array,
+    weighting_heatmap,
+)
+
+CURSOR_COLOR = "#1f77b4"
+WRONG_COLOR = "#d62728"
+#: Output probabilities: white (0) .. black (1), like the paper's figures.
+BITS_COLORSCALE = [[0.0, "#ffffff"], [1.0, "#111111"]]
+#: One colour per model on the line charts (other names take the palette in order).
+MODEL_COLORS = {"NTM": "#d94801", "LSTM": "#1f77b4"}
+PALETTE = ["#d94801", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b"]
+STAGE_NAMES = ("previous w<sub>t−1</sub>", "content w<sup>c</sup>", "gated w<sup>g</sup>",
+               "shifted w̃", "sharpened w")
+
+
+def focus_window(weights: Any, threshold: float = 0.1, margin: int = 2, min_rows: int = 10
+                 ) -> list[int]:
+    """The memory rows that ever carry more than ``threshold`` weight, as one circular window.
+
+    ``weights`` is ``(T, N)`` (stack several heads' weightings along T to cover them all).
+    Memory is circular, so a model that writes rows 110..127 and then 0..5 gets the window
+    ``[108, ..., 127, 0, ..., 7]``, in that order. Used to zoom whole-episode plots onto the rows
+    a model actually uses, as the paper's Figure 6 does.
+    """
+    w = as_array(weights)
+    n = w.shape[1]
+    used = np.flatnonzero(w.max(axis=0) > threshold)
+    if used.size == 0:
+        return list(range(n))
+    gaps = np.diff(np.append(used, used[0] + n))  # circular gaps between used rows
+    k = int(gaps.argmax())
+    start = int(used[(k + 1) % used.size])
+    length = (int(used[k]) - start) % n + 1
+    length = max(length + 2 * margin, min_rows)
+    if length >= n:
+        return list(range(n))
+    start -= (length - ((int(used[k]) - start) % n + 1)) // 2
+    return [(start + i) % n for i in range(length)]
+
+
+def _row_axis(rows: Sequence[int]) -> dict:
+    """A categorical y-axis over ``rows`` in the given order, top to bottom, readable ticks."""
+    labels = [str(r) for r in rows]
+    step = 1 if len(rows) <= 24 else 2 if len(rows) <= 48 else 8 if len(rows) <= 160 else 16
+    return {"type": "category", "categoryorder": "array", "categoryarray": labels,
+            "autorange": "reversed", "tickmode": "array", "tickvals": labels[::step]}
+
+
+def _cursor(fig: go.Figure, cursor: int | None, rows: int, cols: int = 1) -> None:
+    if cursor is None:
+        return
+    for r in range(1, rows + 1):
+        for c in range(1, cols + 1):
+            fig.add_vline(x=cursor, line={"color": CURSOR_COLOR, "width": 2, "dash": "dot"},
+                          row=r, col=c)
+
+
+def _time_heat(z: np.ndarray, *, y: Sequence, weighting: bool, name: str, value: str,
+               row_name: str, zmax: float | None = None) -> go.Heatmap:
+    """A (rows x time) heatmap trace; ``weighting`` picks the fixed 0..1 scale."""
+    if weighting:
+        scale, zmin, zmax_ = WEIGHTING_COLORSCALE, 0.0, 1.0
+    else:
+        zmax_ = zmax or max(1.0, float(np.abs(z).max(initial=0.0)))
+        scale, zmin = MEMORY_COLORSCALE, -zmax_
+    return go.Heatmap(
+        z=z, x=list(range(z.shape[1])), y=list(y), zmin=zmin, zmax=zmax_, colorscale=scale,
+        showscale=False, name=name,
+        hovertemplate=f"t = %{{x}}<br>{row_name} %{{y}}<br>{value} = %{{z:.4g}}<extra>{name}</extra>",
+    )
+
+
+def episode_grid(
+    inputs: Any,
+    outputs: Any,
+    adds: Any,
+    reads: Any,
+    write_weights: Any,
+    read_weights: Any,
+    *,
+    cursor: int | None = None,
+    rows: Sequence[int] | None = None,
+    height: int = 760,
+) -> go.Figure:
+    """The paper's Figure 6 for one run: time on the x-axis of all six panels.
+
+    Left: inputs ``(T, C_in)``, add vectors ``(T, M)``, write weightings ``(T, N)``; right:
+    outputs ``(T, C_out)`` (sigmoid), read vectors ``(T, M)``, read weightings ``(T, N)``.
+    ``rows`` (a list of memory rows, in display order) crops the weighting panels (default: the
+    rows in use, :func:`focus_window`); the y-axis keeps the true row numbers.
+    """
+    x_in, x_out = as_array(inputs), as_array(outputs)
+    a, r = as_array(adds), as_array(reads)
+    ww, rw = as_array(write_weights), as_array(read_weights)
+    rows = list(focus_window(np.concatenate([ww, rw])) if rows is None else rows)
+    y_rows = [str(r) for r in rows]
+    fig = make_subplots(
+        rows=3, cols=2, shared_xaxes=True, vertical_spacing=0.06, horizontal_spacing=0.08,
+        row_heights=[0.2, 0.25, 0.55],
+        subplot_titles=("Inputs", "Outputs", "Adds (write vectors a)", "Reads (read vectors r)",
+                        "Write weightings", "Read weightings"),
+    )
+    fig.add_trace(_time_heat(x_in.T, y=range(x_in.shape[1]), weighting=True, name="input",
+                             value="x", row_name="channel"), 1, 1)
+    fig.add_trace(_time_heat(x_out.T, y=range(x_out.shape[1]), weighting=True, name="output",
+                             value="y", row_name="channel"), 1, 2)
+    zmax = max(1.0, float(np.abs(a).max(initial=0)), float(np.abs(r).max(initial=0)))
+    fig.add_trace(_time_heat(a.T, y=range(a.shape[1]), weighting=False, name="add", value="a",
+                             row_name="column", zmax=zmax), 2, 1)
+    fig.add_trace(_time_heat(r.T, y=range(r.shape[1]), weighting=False, name="read", value="r",
+                             row_name="column", zmax=zmax), 2, 2)
+    fig.add_trace(_time_heat(ww[:, rows].T, y=y_rows, weighting=True,
+                             name="write weighting", value="w", row_name="memory location"), 3, 1)
+    fig.add_trace(_time_heat(rw[:, rows].T, y=y_rows, weighting=True,
+                             name="read weighting", value="w", row_name="memory location"), 3, 2)
+    for c in (1, 2):
+        fig.update_yaxes(title_text="channel", autorange="reversed", row=1, col=c)
+        fig.update_yaxes(title_text="column", autorange="reversed", row=2, col=c)
+        fig.update_yaxes(title_text="memory location", **_row_axis(rows), row=3, col=c)
+        fig.update_xaxes(title_text="time step", row=3, col=c)
+    fig.update_xaxes(showgrid=False, fixedrange=True)
+    fig.update_yaxes(showgrid=False, zeroline=False, fixedrange=True)
+    _cursor(fig, cursor, 3, 2)
+    fig.update_layout(height=height, margin={"l": 70, "r": 16, "t": 40, "b": 48}, font=FONT,
+                      plot_bgcolor="white")
+    fig.update_annotations(font_size=14)
+    return fig
+
+
+def target_output(
+    targets: Any,
+    outputs: Any,
+    wrong: Any,
+    *,
+    steps: Sequence[int] | None = None,
+    times: Sequence[int] | None = None,
+    cursor: int | None = None,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Target (top) against output (bottom), time on x, bits on y; wrong bits marked with ×.
+
+    ``targets``/``outputs``/``wrong`` are ``(T, C)``; ``steps`` picks which time steps to draw
+    (e.g. only the scored ones; their true step numbers stay on the x-axis). When the arrays
+    hold only some steps already, ``times`` gives their step numbers instead.
+    """
+    tgt, out, bad = as_array(targets), as_array(outputs), np.asarray(wrong, dtype=bool)
+    if times is not None:
+        t_idx, steps = np.asarray(list(times), dtype=int), list(times)
+    else:
+        t_idx = np.arange(tgt.shape[0]) if steps is None else np.asarray(list(steps), dtype=int)
+        tgt, out, bad = tgt[t_idx], out[t_idx], bad[t_idx]
+    channels = tgt.shape[1]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        subplot_titles=("Target", f"Output ({int(bad.sum())} wrong bits marked ×)"))
+    x = [int(t) for t in t_idx]
+    for row, z, name in ((1, tgt, "target"), (2, out, "output")):
+        fig.add_trace(go.Heatmap(
+            z=z.T, x=x, y=list(range(channels)), zmin=0, zmax=1, colorscale=BITS_COLORSCALE,
+            showscale=False, xgap=1 if len(x) <= 80 else 0, ygap=1, name=name,
+            hovertemplate=f"t = %{{x}}<br>bit %{{y}}<br>{name} = %{{z:.3f}}<extra></extra>",
+        ), row, 1)
+    ts, cs = np.nonzero(bad)
+    if ts.size:
+        fig.add_trace(go.Scatter(
+            x=[x[i] for i in ts], y=cs.tolist(), mode="markers", name="wrong bit",
+            marker={"symbol": "x-thin", "size": 11, "line": {"width": 3, "color": WRONG_COLOR}},
+            hovertemplate="t = %{x}<br>bit %{y}: wrong<extra></extra>",
+        ), 2, 1)
+    for r in (1, 2):
+        fig.update_yaxes(title_text="bit", autorange="reversed", fixedrange=True, showgrid=False,
+                         zeroline=False, row=r, col=1)
+    fig.update_xaxes(type="category" if steps is not None else "linear", fixedrange=True,
+                     showgrid=False)
+    if steps is not None and len(x) > 24:
+        every = int(np.ceil(len(x) / 12))
+        fig.update_xaxes(tickmode="array", tickvals=x[::every])
+    fig.update_xaxes(title_text="time step", row=2, col=1)
+    if cursor is not None and cursor in x:
+        _cursor(fig, x.index(cursor) if steps is not None else cursor, 2)
+    fig.update_layout(
+        height=height or int(2 * (channels * 20 + 40) + 110), showlegend=False,
+        margin={"l": 56, "r": 16, "t": 56 if title else 36, "b": 44}, font=FONT,
+        plot_bgcolor=GRID_COLOR,
+        title={"text": title, "font": {"size": 14}} if title else None,
+    )
+    fig.update_annotations(font_size=13)
+    return fig
+
+
+def stage_panel(previous: Any, content: Any, gated: Any, shifted: Any, sharpened: Any,
+                *, rows: Sequence[int] | None = None, title: str | None = None,
+                height: int | None = None) -> go.Figure:
+    """One head's addressing at one step: ``w_{t-1}`` and the four stages (eqs. 5, 7, 8, 9)
+    as five columns over the memory rows, on the fixed 0..1 scale, argmax outlined.
+
+    ``rows`` (memory rows in display order, e.g. from :func:`focus_window`) zooms in; the
+    argmax of each stage is outlined when it lies in view.
+    """
+    stack = np.stack([as_array(v) for v in (previous, content, gated, shifted, sharpened)])
+    if rows is None:
+        return weighting_heatmap(stack, x_labels=list(STAGE_NAMES), title=title, height=height,
+                                 show_values=False if stack.shape[1] > 32 else None)
+    rows = list(rows)
+    z = stack[:, rows].T  # (rows, 5)
+    y = [str(r) for r in rows]
+    heat = go.Heatmap(
+        z=z, x=list(STAGE_NAMES), y=y, zmin=0.0, zmax=1.0, colorscale=WEIGHTING_COLORSCALE,
+        showscale=False, xgap=2, ygap=1 if len(rows) <= 64 else 0, name="w",
+        hovertemplate="%{x}<br>memory location %{y}<br>w = %{z:.4g}<extra></extra>",
+    )
+    fig = go.Figure(heat)
+    for i, r in enumerate(stack.argmax(axis=1)):
+        if r in rows:
+            j = rows.index(int(r))
+            fig.add_shape(type="rect", x0=i - 0.5, x1=i + 0.5, y0=j - 0.5, y1=j + 0.5,
+                          line={"color": ARGMAX_COLOR, "width": 3})
+    fig.update_layout(
+        title={"text": title, "font": {"size": 14}} if title else None, font=FONT,
+        height=height or int(min(560, max(240, len(rows) * 16)) + 80),
+        margin={"l": 56, "r": 12, "t": 40 if title else 12, "b": 40}, plot_bgcolor=GRID_COLOR,
+        xaxis={"type": "category", "fixedrange": True, "showgrid": False, "side": "top"},
+        yaxis={"title": {"text": "memory location"}, "fixedrange": True, "showgrid": False,
+               **_row_axis(rows)},
+    )
+    return fig
+
+
+def vector_bars(values: Any, *, title: str, value_range: tuple[float, float] = (-1, 1),
+                labels: Sequence[str] | None = None, height: int = 200,
+                color: str | None = None) -> go.Figure:
+    """A vector (key, erase, add, read ...) as one bar per component, fixed y-range."""
+    v = as_array(values).ravel()
+    x = list(labels) if labels is not None else [str(i) for i in range(v.size)]
+    colors = color or ["#5aae61" if u >= 0 else "#9970ab" for u in v]
+    fig = go.Figure(go.Bar(
+        x=x, y=v, marker={"color": colors}, name=title,
+        hovertemplate="component %{x}<br>value = %{y:.4g}<extra></extra>",
+    ))
+    lo, hi = value_range
+    pad = 0.08 * (hi - lo)
+    fig.update_layout(
+        title={"text": title, "font": {"size": 13}}, height=height, font=FONT,
+        margin={"l": 40, "r": 8, "t": 36, "b": 32}, plot_bgcolor="white", showlegend=False,
+        xaxis={"type": "category", "fixedrange": True, "title": None},
+        yaxis={"range": [lo - (pad if lo < 0 else 0), hi + pad], "fixedrange": True,
+               "gridcolor": "#eee", "zerolinecolor": "#888"},
+    )
+    return fig
+
+
+def memory_change(before: Any, after: Any, *, mark_rows: Sequence[int] = (),
+                  rows: Sequence[int] | None = None, height: int | None = None) -> go.Figure:
+    """The memory after a write (left) and the change ``M_t − M_{t−1}`` (right).
+
+    The change has its own symmetric colour range so even a gentle write is visible;
+    ``mark_rows`` (e.g. the write head's argmax row) are outlined; ``rows`` (memory rows in
+    display order, e.g. from :func:`focus_window`) crops the view, keeping true row numbers.
+    """
+    b, a = as_array(before), as_array(after)
+    rows = list(range(a.shape[0]) if rows is None else rows)
+    diff = (a - b)[rows]
+    a = a[rows]
+    y = [str(r) for r in rows]
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
+                        subplot_titles=("Memory M<sub>t</sub> after the write",
+                                        "Change M<sub>t</sub> − M<sub>t−1</sub>"))
+    zmax = max(1.0, float(np.abs(a).max(initial=0)))
+    dmax = max(1e-6, float(np.abs(diff).max(initial=0)))
+    fig.add_trace(go.Heatmap(z=a, y=y, zmin=-zmax, zmax=zmax, colorscale=MEMORY_COLORSCALE,
+                             showscale=False, name="M",
+                             hovertemplate="row %{y}, column %{x}<br>M = %{z:.4g}<extra></extra>"),
+                  1, 1)
+    fig.add_trace(go.Heatmap(z=diff, y=y, zmin=-dmax, zmax=dmax, colorscale=MEMORY_COLORSCALE,
+                             showscale=True, name="change",
+                             colorbar={"thickness": 10, "len": 0.8, "title": {"text": "Δ"}},
+                             hovertemplate="row %{y}, column %{x}<br>ΔM = %{z:.4g}<extra></extra>"),
+                  1, 2)
+    for r in mark_rows:
+        if r in rows:
+            i = rows.index(r)
+            for c in (1, 2):
+                fig.add_shape(type="rect", x0=-0.5, x1=a.shape[1] - 0.5, y0=i - 0.5, y1=i + 0.5,
+                              line={"color": ARGMAX_COLOR, "width": 2.5}, row=1, col=c)
+    fig.update_yaxes(fixedrange=True, showgrid=False, zeroline=False, **_row_axis(rows))
+    fig.update_yaxes(title_text="memory location", row=1, col=1)
+    fig.update_xaxes(title_text="column", fixedrange=True, showgrid=False)
+    n = len(rows)
+    fig.update_layout(height=height or int(min(620, max(260, n * 14)) + 90), font=FONT,
+                      margin={"l": 64, "r": 16, "t": 40, "b": 44}, plot_bgcolor=GRID_COLOR)
+    fig.update_annotations(font_size=13)
+    return fig
+
+
+def error_curve(results: Mapping[str, Sequence[Mapping]], *, x: str = "length",
+                y: str = "bit_errors", y_title: str = "bit errors per sequence",
+                train_max: int | None = None, log_y: bool = False, height: int = 380
+                ) -> go.Figure:
+    """One line per model of ``y`` against ``x`` (from evaluation rows, e.g.
+    ``{"NTM": [{"length": 10, "bit_errors": 0.0}, ...]}``); the training range is shaded."""
+    fig = go.Figure()
+    for i, (name, rows) in enumerate(results.items()):
+        pts = sorted((r[x], r[y]) for r in rows if x in r and y in r)
+        if not pts:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers", name=name,
+            line={"color": MODEL_COLORS.get(name, PALETTE[i % len(PALETTE)]), "width": 3},
+            marker={"size": 8},
+            hovertemplate=f"{name}<br>{x} = %{{x}}<br>{y_title} = %{{y:.4g}}<extra></extra>",
+        ))
+    if train_max is not None:
+        fig.add_vrect(x0=0, x1=train_max, fillcolor="#2ca02c", opacity=0.08, line_width=0,
+                      annotation_text="training range", annotation_position="top left")
+    fig.update_layout(
+        height=height, font=FONT, plot_bgcolor="white", margin={"l": 64, "r": 16, "t": 24, "b": 48},
+        xaxis={"title": {"text": x}, "gridcolor": "#eee", "rangemode": "tozero"},
+        yaxis={"title": {"text": y_title}, "gridcolor": "#eee",
+               "type": "log" if log_y else "linear", **({} if log_y else {"rangemode": "tozero"})},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+    )
+    return fig
+
+
+def learning_curves(curves: Mapping[str, Sequence[Mapping]], *, y: str = "cost",
+                    y_title: str = "cost (bits per sequence)", log_x: bool = True,
+                    height: int = 380) -> go.Figure:
+    """``y`` against sequences seen, one line per model, log-x by default (the paper's
+    Figure 3)."""
+    fig = go.Figure()
+    for i, (name, rows) in enumerate(curves.items()):
+        pts = [(r["sequences"], r[y]) for r in rows if r.get("sequences", 0) > 0 and y in r]
+        if not pts:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers", name=name,
+            line={"color": MODEL_COLORS.get(name, PALETTE[i % len(PALETTE)]), "width": 3},
+            marker={"size": 5},
+            hovertemplate=f"{name}<br>%{{x:,}} sequences<br>{y_title} = %{{y:.4g}}<extra></extra>",
+        ))
+    fig.update_layout(
+        height=height, font=FONT, plot_bgcolor="white", margin={"l": 64, "r": 16, "t": 24, "b": 48},
+        xaxis={"title": {"text": "sequences seen"}, "type": "log" if log_x else "linear",
+               "gridcolor": "#eee"},
+        yaxis={"title": {"text": y_title}, "gridcolor": "#eee", "rangemode": "tozero"},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+    )
+    return fig
+
+
+__all__ = [
+    "BITS_COLORSCALE",
+    "episode_grid",
+    "error_curve",
+    "focus_window",
+    "learning_curves",
+    "memory_change",
+    "stage_panel",
+    "target_output",
+    "vector_bars",
+]

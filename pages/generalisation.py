@@ -1,0 +1,125 @@
+"""Generalisation: the NTM trained on copies of up to 20 vectors, tested on up to 120, against
+an LSTM without memory (the paper's Figures 3, 4 and 5)."""
+
+import streamlit as st
+
+from ntm import generalisation as G
+from ntm import trace_figures as TF
+from ntm.app.models import shipped_any
+from ntm.app.navigation import ensure_app_navigation
+from ntm.evaluate import points_for, task_of
+
+ensure_app_navigation()
+PLOT = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+st.title("Generalisation")
+st.caption(
+    "Both models below were trained only on sequences of 1 to 20 vectors. Memory lets the NTM "
+    "learn an *algorithm* (write each vector to the next row, then read the rows back in order) "
+    "that keeps working on longer sequences; the LSTM, without memory, learns to fit the lengths "
+    "it saw and falls apart beyond them."
+)
+
+folder = G.models_dir()
+paths = {name: folder / file for name, file in G.COPY_MODELS.items()}
+available = {name: p for name, p in paths.items() if p.is_file()}
+if not available:
+    st.warning(f"No shipped copy models found in `{folder}`. Train them with the commands in the "
+               "README, or pick another page.", icon=":material/folder_off:")
+    st.stop()
+models = {name: shipped_any(p) for name, p in available.items()}
+task = task_of(next(iter(models.values())))
+
+# ------------------------------------------------------------------ Figures 4 and 5
+st.header("Target and output, length by length")
+ctrl = st.columns([1, 2.4, 3])
+seed = ctrl[0].number_input("Sequence seed", 0, 10**6, 1, key="gseed", bind="query-params",
+                            help="The same random sequence is given to every model.")
+lengths = ctrl[1].multiselect("Lengths", [10, 20, 30, 50, 80, 100, 120], list(G.FIGURE_LENGTHS),
+                              key="glengths")
+ctrl[2].caption("Top of each pair: the target; bottom: the model's output (white 0, black 1). "
+                "Red crosses mark wrong bits. Only the output half of each sequence is drawn.")
+
+cache_key = ("samples", seed, tuple(lengths), tuple(sorted(available)))
+if st.session_state.get("_gen_key") != cache_key:
+    with st.spinner("Running the models…"):
+        st.session_state["_gen_samples"] = {
+            (name, n): G.sample(m, task, seed, length=n) for name, m in models.items() for n in lengths
+        }
+    st.session_state["_gen_key"] = cache_key
+samples = st.session_state["_gen_samples"]
+
+for n in sorted(lengths):
+    cols = st.columns(len(models), gap="medium")
+    for col, name in zip(cols, models, strict=True):
+        s = samples[(name, n)]
+        where = "within" if n <= task.max_length else "beyond"
+        col.plotly_chart(
+            TF.target_output(s.targets, s.outputs, s.wrong, times=s.steps,
+                             title=f"{name}, length {n} ({where} training): {s.bit_errors} wrong bits"),
+            config=PLOT, key=f"to_{name}_{n}",
+        )
+
+# ------------------------------------------------------------------ error against length
+st.header("Errors against sequence length")
+evaluations = {name: G.load_evaluation(p) for name, p in available.items()}
+recompute = st.expander("Recompute on fresh sequences", icon=":material/refresh:")
+with recompute:
+    sequences = st.slider("Sequences per length", 20, 1000, 100, 20, key="gseqs")
+    if st.button("Recompute now", icon=":material/play_arrow:"):
+        bar = st.progress(0.0, text="Starting…")
+        points = points_for(task, lengths=[10, 20, 30, 50, 80, 100, 120])
+        total = len(points) * len(models)
+        fresh = {}
+        for i, (name, m) in enumerate(models.items()):
+            def report(done, _n, point, i=i, name=name):
+                bar.progress((i * len(points) + done) / total,
+                             text=f"{name}: length {point['length']} done")
+            fresh[name] = G.reevaluate(m, points, sequences, report)
+        st.session_state["_gen_fresh"] = fresh
+        bar.empty()
+    if "_gen_fresh" in st.session_state:
+        st.caption(f"Showing your recomputed results ({sequences} sequences per length).")
+evaluations = st.session_state.get("_gen_fresh", evaluations)
+if not any(evaluations.values()):
+    st.info("No stored evaluation next to the checkpoints yet: recompute it above.")
+else:
+    left, right = st.columns(2, gap="large")
+    left.plotly_chart(TF.error_curve(evaluations, train_max=task.max_length), config=PLOT,
+                      key="err_curve")
+    right.plotly_chart(TF.error_curve(evaluations, y="bits_wrong_pct", y_title="% of bits wrong",
+                                      train_max=task.max_length), config=PLOT, key="pct_curve")
+    for name, rows in evaluations.items():
+        if rows:
+            with st.expander(f"{name}: the table", icon=":material/table:"):
+                st.dataframe(G.table(rows), hide_index=True)
+
+# ------------------------------------------------------------------ learning curves
+st.header("Learning curves")
+curves = {name: m.metadata.get("curve", []) for name, m in models.items()}
+st.caption("Held-out cost and bit errors per sequence over the training lengths, measured during "
+           "training, against the number of training sequences seen (log scale), as in the "
+           "paper's Figure 3.")
+left, right = st.columns(2, gap="large")
+left.plotly_chart(TF.learning_curves(curves), config=PLOT, key="lc_cost")
+right.plotly_chart(TF.learning_curves(curves, y="bit_errors", y_title="bit errors per sequence"),
+                   config=PLOT, key="lc_bits")
+
+# ------------------------------------------------------------------ other tasks
+others = {name: folder / f for name, f in G.ALL_MODELS.items()
+          if name.split()[0] != "Copy" and (folder / f).is_file()}
+if others:
+    st.header("Repeat copy and associative recall")
+    for name, path in others.items():
+        rows = G.load_evaluation(path)
+        with st.container(border=True):
+            st.subheader(name)
+            if rows:
+                key = G.size_key(rows)
+                if key == "items":
+                    st.plotly_chart(TF.error_curve({"NTM": rows}, x="items",
+                                                   train_max=task_of(shipped_any(path)).max_items),
+                                    config=PLOT, key=f"curve_{name}")
+                st.dataframe(G.table(rows), hide_index=True)
+            else:
+                st.caption("No stored evaluation.")

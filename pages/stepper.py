@@ -1,0 +1,286 @@
+"""Model Stepper: step a trained NTM through a sequence and watch every head address memory.
+
+Widgets -> ``ntm.episode`` (runs and reads the trace) -> ``ntm.trace_figures`` / ``ntm.figures``.
+Model, input and cursor live in the URL (``bind="query-params"``), so a link reopens the step.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from ntm import episode as E
+from ntm import trace_figures as TF
+from ntm.app.models import devices, shipped_model, uploaded_model
+from ntm.app.navigation import ensure_app_navigation
+from ntm.checkpoint import CheckpointError
+from ntm.figures import kernel_bar, offset_labels
+
+ensure_app_navigation()
+BIND = "query-params"
+PLOT = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+SPEEDS = {"slow (1 step/s)": 1.0, "medium (3 steps/s)": 0.33, "fast (8 steps/s)": 0.125}
+
+st.title("Model stepper")
+st.caption(
+    "A really trained NTM runs on one sequence; move the time cursor to see what each head "
+    "emits, how its four addressing stages turn that into a weighting, and what it reads and "
+    "writes. This is the paper's Figure 6, brought to life."
+)
+
+# ------------------------------------------------------------------ model
+models = E.shipped_models()
+trained = st.session_state.get("live_checkpoint")  # from the Train-it-yourself page
+choices = [m.key for m in models] + (["trained"] if trained else []) + ["upload"]
+labels = ({m.key: m.label for m in models} | {"trained": "the model you trained"}
+          | {"upload": "upload a checkpoint…"})
+query = st.query_params.to_dict()
+_notices = E.query_notices(
+    query, {"seed": (0, 10**6), "t": (0, 10**6)} | {k: (1, v) for k, v in E.SIZE_LIMITS.items()},
+    {"model": choices, "device": devices(), "input": ["random", "typed"]},
+)
+for notice in _notices:
+    st.warning(notice, icon=":material/link_off:")
+top = st.columns([2.2, 1, 1.3, 1, 1.6])
+model_key = top[0].selectbox(
+    "Model", choices, key="model", bind=BIND,
+    help="Shipped NTMs: " + "; ".join(f"**{k}**: {v}" for k, v in labels.items()),
+)
+device_list = devices()
+device = top[1].selectbox(
+    "Device", device_list, key="device", bind=BIND,
+    help="CUDA appears when this server has a GPU; the model is loaded once per device.",
+)
+
+model = None
+if model_key == "upload":
+    upload = st.file_uploader(
+        "An NTM checkpoint saved by `ntm.save_model` / `python -m ntm.train` (.pt, up to 100 MiB)",
+        type=["pt", "pth", "ckpt"], key="upload_file",
+    )
+    if upload is None:
+        st.info("Choose a `.pt` file to step through, or pick a shipped model above.")
+        st.stop()
+    try:
+        model = uploaded_model(upload.getvalue(), upload.name, device)
+    except CheckpointError as exc:
+        st.error(f"This file cannot be used: {exc}", icon=":material/error:")
+        st.stop()
+elif model_key == "trained":
+    model = shipped_model(Path(trained), device)
+else:
+    entry = next(m for m in models if m.key == model_key)
+    model = shipped_model(entry.path, device)
+
+task = E.task_of(model)
+meta = model.metadata
+with st.expander(f"Model card: {meta.get('task', '?')}", icon=":material/badge:"):
+    c = model.config
+    card = st.columns(4)
+    card[0].metric("Memory N × M", f"{c.memory_rows} × {c.memory_width}")
+    card[1].metric("Controller", f"{c.controller.upper()} {c.controller_size}")
+    card[2].metric("Sequences seen", f"{meta.get('sequences_seen', 0):,}")
+    card[3].metric("Training time", f"{meta.get('wall_time', 0) / 60:.1f} min")
+    curve = meta.get("curve") or []
+    if curve:
+        st.caption(f"Final held-out bit errors per sequence: {curve[-1].get('bit_errors', float('nan')):.3f}")
+    ranges = E.training_range(task)
+    st.caption(
+        "Trained on " + ", ".join(f"{k} {lo}–{hi}" for k, (lo, hi) in ranges.items())
+        + f" · {c.read_heads} read / {c.write_heads} write head(s) · shift range ±{c.shift_range}"
+        + (f" · command: `{meta['command']}`" if meta.get("command") else "")
+    )
+
+# ------------------------------------------------------------------ input
+sizes = E.size_arguments(task)
+mode = top[2].segmented_control(
+    "Input", ["random", "typed"] if task.name == "copy" else ["random"], default="random",
+    key="input", bind=BIND,
+) or "random"
+chosen = {}
+if mode == "random":
+    seed = top[3].number_input("Seed", 0, 10**6, 1, key="seed", bind=BIND)
+    size_cols = top[4].columns(len(sizes))
+    for col, (name, (lo, hi, default)) in zip(size_cols, sizes.items(), strict=True):
+        chosen[name] = col.number_input(name.capitalize(), lo, hi, default, key=name, bind=BIND)
+    batch = E.random_batch(task, seed, **chosen)
+else:
+    st.caption("Type the sequence to copy: one row per time step, 8 bits per row (0 or 1).")
+    default = (np.random.default_rng(0).random((6, task.bits)) > 0.5).astype(int)
+    edited = st.data_editor(
+        default, key="typed_bits", num_rows="dynamic", width="content",
+        column_config={i: st.column_config.NumberColumn(f"bit {i}", min_value=0, max_value=1,
+                                                         step=1) for i in range(task.bits)},
+    )
+    bits = np.nan_to_num(np.asarray(edited, dtype=float))
+    if bits.shape[0] == 0:
+        st.warning("Add at least one row of bits.")
+        st.stop()
+    batch = E.copy_batch(bits[: E.SIZE_LIMITS["length"]])
+
+beyond = [f"{k} = {v}" for k, v in chosen.items() if k in ranges and v > ranges[k][1]]
+if beyond:
+    st.info(f"{', '.join(beyond)} is beyond the training range: a test of generalisation.",
+            icon=":material/trending_up:")
+
+# One run per (model, input): kept in this session only, never shared.
+run_key = (id(model), device, mode, tuple(chosen.items()), batch.inputs.numpy().tobytes())
+if st.session_state.get("_episode_key") != run_key:
+    with st.spinner("Running the model…"):
+        st.session_state["_episode"] = E.run_episode(model, task, batch)
+    st.session_state["_episode_key"] = run_key
+ep: E.Episode = st.session_state["_episode"]
+last = ep.steps - 1
+
+# ------------------------------------------------------------------ cursor
+if "t" not in st.session_state:  # first visit: the URL may name a step
+    st.session_state["t"] = E.parse_step(st.query_params.get("t"), last)
+st.session_state["t"] = min(int(st.session_state["t"]), last)
+
+
+def move(delta: int | None = None, to: int | None = None) -> None:
+    """Step buttons: move the cursor (and stop playing)."""
+    t = st.session_state["t"]
+    st.session_state["t"] = max(0, min(last, to if to is not None else t + delta))
+    if st.session_state.get("playing"):
+        st.session_state["playing"] = False
+        st.session_state["_stop_timer"] = True
+
+
+def toggle_play() -> None:
+    playing = not st.session_state.get("playing", False)
+    st.session_state["playing"] = playing
+    if playing and st.session_state["t"] >= last:
+        st.session_state["t"] = 0
+
+
+def head_block(kind: str, head, t: int, h: int, rows: list[int]) -> None:
+    """Parameters and addressing stages of one head at step t."""
+    st.markdown(f"**{kind.capitalize()} head {h}**")
+    m = st.columns(3)
+    m[0].metric("β key strength", f"{head.beta[t, 0, h]:.2f}", help="softplus: β > 0")
+    m[1].metric("g gate", f"{head.gate[t, 0, h]:.2f}", help="sigmoid: 1 = content, 0 = previous focus")
+    m[2].metric("γ sharpening", f"{head.gamma[t, 0, h]:.2f}", help="1 + softplus: γ ≥ 1")
+    st.plotly_chart(
+        TF.stage_panel(head.previous[t, 0, h], head.content[t, 0, h], head.gated[t, 0, h],
+                       head.shifted[t, 0, h], head.weights[t, 0, h], rows=rows),
+        config=PLOT, key=f"stages_{kind}_{h}",
+    )
+    k1, k2 = st.columns([2, 1])
+    k1.plotly_chart(TF.vector_bars(head.key[t, 0, h], title="key k (tanh)"), config=PLOT,
+                    key=f"key_{kind}_{h}")
+    k2.plotly_chart(kernel_bar(head.shift[t, 0, h], title="shift s (softmax)"), config=PLOT,
+                    key=f"shift_{kind}_{h}")
+    if head.erase is not None:
+        e1, e2 = st.columns(2)
+        e1.plotly_chart(TF.vector_bars(head.erase[t, 0, h], title="erase e (sigmoid)",
+                                       value_range=(0, 1), color="#9970ab"),
+                        config=PLOT, key=f"erase_{h}")
+        e2.plotly_chart(TF.vector_bars(head.add[t, 0, h], title="add a (tanh)"), config=PLOT,
+                        key=f"add_{h}")
+
+
+def stepper_view() -> None:
+    if st.session_state.pop("_stop_timer", False):
+        st.rerun()  # a full run re-registers this fragment without the play timer
+    if st.session_state.get("playing") and st.session_state.pop("_tick", False):
+        if st.session_state["t"] >= last:
+            st.session_state["playing"] = False
+            st.rerun()
+        st.session_state["t"] += 1
+    st.session_state["_tick"] = True  # the next timed run advances one step
+    bar = st.columns([1, 1, 1, 1, 1.15, 1.7, 3.6], vertical_alignment="center")
+    bar[0].button("First", icon=":material/first_page:", on_click=move, kwargs={"to": 0},
+                  help="go to step 0", width="stretch")
+    bar[1].button("Back", icon=":material/chevron_left:", on_click=move, args=(-1,),
+                  help="one step back", width="stretch")
+    bar[2].button("Next", icon=":material/chevron_right:", on_click=move, args=(1,),
+                  help="one step forward", width="stretch")
+    bar[3].button("Last", icon=":material/last_page:", on_click=move, kwargs={"to": last},
+                  help="go to the last step", width="stretch")
+    playing = st.session_state.get("playing", False)
+    if bar[4].button("Pause" if playing else "Play", type="primary", width="stretch",
+                     icon=":material/pause:" if playing else ":material/play_arrow:",
+                     on_click=toggle_play, key="play"):
+        st.rerun()  # re-register the fragment with (or without) its timer
+    bar[5].selectbox("Speed", list(SPEEDS), index=1, key="speed", label_visibility="collapsed")
+    bar[6].slider("Time step", 0, last, key="t", bind=BIND, label_visibility="collapsed")
+    t = st.session_state["t"]
+    st.markdown(f"#### t = {t} of {last} · {ep.phase(t)}")
+
+    left, right = st.columns([3, 1.15], gap="medium")
+    with left:
+        tr = ep.trace
+        st.plotly_chart(
+            TF.episode_grid(ep.inputs, ep.outputs, tr.write.add[:, 0, 0], tr.reads[:, 0, 0],
+                            tr.write.weights[:, 0, 0], tr.read.weights[:, 0, 0], cursor=t),
+            config=PLOT, key="grid",
+        )
+    with right:
+        st.markdown("**What the model does here**")
+        for i, (sentence, step) in enumerate(E.describe_episode(ep)):
+            st.markdown(sentence)
+            if step is not None:
+                st.button(f"Go to step {step}", key=f"goto_{i}", on_click=move, kwargs={"to": step})
+        st.divider()
+        st.markdown("**At this step**")
+        scored = bool(ep.scored[t])
+        st.markdown(
+            f"- input: `{''.join(str(int(v)) for v in ep.inputs[t])}`\n"
+            + (f"- target: `{''.join(str(int(v)) for v in ep.targets[t])}`\n"
+               f"- output: `{''.join(str(int(v)) for v in ep.predicted[t])}` "
+               f"({int(ep.wrong[t].sum())} wrong)" if scored else "- output not scored at this step")
+        )
+        st.caption(f"{ep.bit_errors} bit errors on the whole sequence, cost {ep.cost_bits:.2f} bits.")
+
+    tr = ep.trace
+    rows = TF.focus_window(np.concatenate([tr.write.weights[:, 0].reshape(-1, tr.memory.shape[2]),
+                                           tr.read.weights[:, 0].reshape(-1, tr.memory.shape[2])]))
+    n = tr.memory.shape[2]
+    zoom = f"rows {rows[0]}…{rows[-1]} of 0…{n - 1}" if len(rows) < n else f"all {n} rows"
+    st.caption(f"Below, memory is shown zoomed to the rows the heads use over the episode ({zoom}); "
+               "hover any cell for its exact value. Outlined: the largest weight of each stage.")
+    heads = st.columns(2, gap="large")
+    with heads[0]:
+        for h in range(tr.write.weights.shape[2]):
+            head_block("write", tr.write, t, h, rows)
+    with heads[1]:
+        for h in range(tr.read.weights.shape[2]):
+            head_block("read", tr.read, t, h, rows)
+
+    written = int(tr.write.weights[t, 0, 0].argmax())
+    mem_col, read_col = st.columns([2, 1], gap="large")
+    mem_col.plotly_chart(
+        TF.memory_change(tr.memory_before(t)[0], tr.memory[t, 0], mark_rows=[written],
+                         rows=rows),
+        config=PLOT, key="memory",
+    )
+    mem_col.caption(f"Outlined: row {written}, where the write head's weight is largest at this "
+                    "step. The change is drawn on its own colour scale, so gentle writes show too.")
+    with read_col:
+        for h in range(tr.reads.shape[2]):
+            st.plotly_chart(TF.vector_bars(tr.reads[t, 0, h], title=f"read vector r (head {h})"),
+                            config=PLOT, key=f"read_{h}")
+        st.latex(r"r_t = \sum_i w_t(i)\, M_{t-1}(i)")
+        st.caption("Reads use the memory as the step found it; the write happens after.")
+
+    st.plotly_chart(
+        TF.target_output(ep.targets, ep.outputs, ep.wrong, steps=np.flatnonzero(ep.scored),
+                         cursor=t, title="Target and output on the scored steps"),
+        config=PLOT, key="target_output",
+    )
+
+
+playing = st.session_state.get("playing", False)
+interval = SPEEDS.get(st.session_state.get("speed"), 0.33) if playing else None
+st.fragment(stepper_view, run_every=interval)()
+
+st.divider()
+ex = st.columns([1, 1, 4])
+ex[0].download_button("Download trace (.npz)", E.trace_npz(ep), "ntm_trace.npz",
+                      mime="application/octet-stream", icon=":material/download:")
+ex[1].download_button("Download trace (.json)", E.trace_json(ep), "ntm_trace.json",
+                      mime="application/json", icon=":material/data_object:")
+ex[2].caption("Figures: use the camera button on any chart for a PNG. Offsets of the shift "
+              f"kernel are {', '.join(offset_labels(model.config.shift_range))}; +1 moves the "
+              "focus one row down.")

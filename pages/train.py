@@ -1,0 +1,204 @@
+"""Train it yourself: watch an NTM learn to copy, live.
+
+Training runs in a background thread (``ntm.live``), not in the script run; this page starts,
+pauses and stops it and polls its progress from a fragment once a second.
+"""
+
+import uuid
+from dataclasses import replace
+
+import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from ntm import live as L
+from ntm import trace_figures as TF
+from ntm.app.models import devices, shipped_any
+from ntm.app.navigation import ensure_app_navigation
+from ntm.episode import MODELS_DIR
+from ntm.figures import weighting_heatmap
+
+ensure_app_navigation()
+PLOT = {"displaylogo": False}
+
+
+@st.cache_resource
+def manager() -> L.RunManager:
+    """One run manager per server process: it enforces the cap on concurrent trainings."""
+    return L.RunManager()
+
+
+def session_id() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else "local"
+
+
+def owner_token() -> str:
+    """This browser session's private token: runs are owned by it, so another tab or student
+    (another session, another token) can never see or control them."""
+    return st.session_state.setdefault("_live_owner", uuid.uuid4().hex)
+
+
+def alive_check(sid: str):
+    """A test the worker calls between steps: is the browser session still there?"""
+    if not Runtime.exists():
+        return lambda: True
+    runtime = Runtime.instance()
+    return lambda: runtime.is_active_session(sid)
+
+
+st.title("Train it yourself")
+st.caption(
+    "Train a small NTM on the copy task and watch it learn: the learning curve falls, the output "
+    "on a fixed probe sequence turns from noise into a copy, and the read and write weightings "
+    "sharpen into two diagonals: write one row per step, then read the rows back in order."
+)
+
+runs = manager()
+owner = owner_token()
+run = runs.get(st.session_state.get("live_run"), owner)
+
+# ------------------------------------------------------------------ configuration
+with st.container(border=True):
+    top = st.columns([2.2, 1, 1, 1])
+    preset_name = top[0].selectbox("Preset", list(L.PRESETS), key="preset",
+                                   disabled=run is not None and not run.finished)
+    preset = L.PRESETS[preset_name]
+    device = top[1].selectbox("Device", devices(), key="train_device")
+    seed = top[2].number_input("Seed", 0, 10**6, preset.seed, key="train_seed")
+    budget = top[3].number_input("Training budget (s)", 30, 600, int(preset.max_seconds), 30,
+                                 key="train_budget")
+    with st.expander("Adjust the model and the training", icon=":material/tune:"):
+        a = st.columns(4)
+        rows = a[0].slider("Memory rows N", 8, 128, preset.memory_rows, key="t_rows")
+        width = a[1].slider("Memory width M", 2, 20, preset.memory_width, key="t_width")
+        controller = a[2].radio("Controller", ["feedforward", "lstm"], key="t_ctrl", horizontal=True,
+                                index=["feedforward", "lstm"].index(preset.controller))
+        size = a[3].slider("Controller size", 16, 128, preset.controller_size, 16, key="t_size")
+        b = st.columns(4)
+        heads = b[0].slider("Read heads", 1, 2, preset.read_heads, key="t_rheads")
+        batch = b[1].select_slider("Batch size", [1, 2, 4, 8, 16, 32], preset.batch_size,
+                                   key="t_batch")
+        lr = b[2].select_slider("Learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], preset.lr,
+                                format_func=lambda v: f"{v:g}", key="t_lr")
+        lengths = b[3].slider("Sequence lengths", 1, 20, (preset.min_length, preset.max_length),
+                              key="t_len")
+        if rows < lengths[1] + 2:
+            st.warning(f"With {rows} rows the memory is barely larger than the longest sequence "
+                       f"({lengths[1]}); the copy algorithm needs one row per vector.")
+config = replace(
+    preset, min_length=lengths[0], max_length=lengths[1], memory_rows=rows, memory_width=width,
+    controller=controller, controller_size=size, read_heads=heads, batch_size=batch, lr=lr,
+    seed=int(seed), device=device, max_seconds=float(budget),
+)
+
+buttons = st.columns([1, 1, 1, 1, 3])
+if buttons[0].button("Start", type="primary", icon=":material/play_arrow:", width="stretch",
+                     disabled=run is not None and not run.finished):
+    try:
+        run = runs.start(owner, config, alive_check(session_id()))
+        st.session_state["live_run"] = run.id
+        st.rerun()  # redraw the buttons for a running run
+    except L.Busy as exc:
+        st.error(str(exc), icon=":material/hourglass_top:")
+active = run is not None and not run.finished
+paused = run is not None and run.status == L.PAUSED
+if buttons[1].button("Resume" if paused else "Pause", width="stretch", disabled=not active,
+                     icon=":material/play_arrow:" if paused else ":material/pause:"):
+    if paused:
+        run.resume()
+    else:
+        run.pause()
+    st.rerun()
+if buttons[2].button("Stop", width="stretch", disabled=not active, icon=":material/stop:"):
+    run.stop()
+    run.thread.join(timeout=10)
+    st.rerun()
+if buttons[3].button("Reset", width="stretch", disabled=run is None, icon=":material/restart_alt:"):
+    runs.forget(run)
+    st.session_state.pop("live_run", None)
+    st.session_state.pop("live_checkpoint", None)
+    st.rerun()
+buttons[4].caption("Your run is yours alone: other tabs and students cannot see or stop it. "
+                   f"This server trains at most {runs.max_concurrent} runs at once; more wait "
+                   "in a queue.")
+
+
+def live_view() -> None:
+    r = runs.get(st.session_state.get("live_run"), owner)
+    if r is None:
+        st.info("Pick a preset (or adjust it) and press **Start**. A run of the default preset "
+                "converges in about a minute.", icon=":material/school:")
+        return
+    snap = r.snapshot()
+    st.caption(f"Training slots in use on this server: {runs.training()} of {runs.max_concurrent}.")
+    if snap.status == L.QUEUED:
+        st.warning(f"Queued: position {snap.queue_position}. All training slots are busy; your "
+                   "run starts as soon as one is free.", icon=":material/hourglass_top:")
+    elif snap.status == L.FAILED:
+        st.error(snap.message, icon=":material/error:")
+    elif snap.status == L.CONVERGED:
+        st.success(snap.message, icon=":material/check_circle:")
+    else:
+        st.info(snap.message, icon=":material/model_training:")
+    fraction = min(1.0, snap.train_seconds / r.config.max_seconds)
+    st.progress(fraction, text=f"{snap.train_seconds:.0f} s of {r.config.max_seconds:.0f} s "
+                               "training budget")
+    m = st.columns(4)
+    m[0].metric("Sequences seen", f"{snap.sequences:,}")
+    m[1].metric("Sequences / s", f"{snap.rate:.0f}")
+    last = snap.curve[-1] if snap.curve else None
+    m[2].metric("Held-out bit errors / sequence", f"{last['bit_errors']:.2f}" if last else "–")
+    m[3].metric("Held-out cost (bits / sequence)", f"{last['cost']:.2f}" if last else "–")
+
+    if snap.curve:
+        left, right = st.columns(2, gap="large")
+        left.plotly_chart(TF.learning_curves({"NTM (yours)": snap.curve}, log_x=False),
+                          config=PLOT, key="live_cost")
+        right.plotly_chart(TF.learning_curves({"NTM (yours)": snap.curve}, y="bit_errors",
+                                              y_title="bit errors per sequence", log_x=False),
+                           config=PLOT, key="live_bits")
+    probe = L.probe_arrays(snap)
+    if probe is not None:
+        targets, outputs, wrong, scored = probe
+        st.markdown(f"**The probe sequence** (the same {r.config.max_length} vectors every time), "
+                    f"after {snap.probe['sequences']:,} training sequences")
+        p1, p2, p3 = st.columns([1.3, 1, 1], gap="medium")
+        p1.plotly_chart(TF.target_output(targets, outputs, wrong, steps=scored), config=PLOT,
+                        key="live_probe")
+        p2.plotly_chart(weighting_heatmap(snap.probe["write_weights"], title="Write weightings",
+                                          x_title="time step", show_values=False),
+                        config=PLOT, key="live_w")
+        p3.plotly_chart(weighting_heatmap(snap.probe["read_weights"], title="Read weightings",
+                                          x_title="time step", show_values=False),
+                        config=PLOT, key="live_r")
+    if snap.checkpoint is not None and snap.checkpoint.is_file():
+        st.session_state["live_checkpoint"] = str(snap.checkpoint)
+    if r.finished and st.session_state.get("_live_was_active"):
+        st.session_state["_live_was_active"] = False
+        st.rerun()  # one full run: drop the polling timer, enable Start again
+
+
+if active:
+    st.session_state["_live_was_active"] = True
+st.fragment(live_view, run_every=1.0 if active else None)()
+
+# ------------------------------------------------------------------ when done
+path = st.session_state.get("live_checkpoint")
+if run is not None and path:
+    st.divider()
+    done = st.columns([1, 1, 3])
+    if done[0].button("Open in the stepper", icon=":material/play_circle:", width="stretch"):
+        st.switch_page("pages/stepper.py", query_params={"model": "trained"})
+    with open(path, "rb") as f:
+        done[1].download_button("Download the checkpoint", f.read(), "my_ntm_copy.pt",
+                                icon=":material/download:", width="stretch")
+    done[2].caption("The checkpoint is the last one saved (at the last evaluation). Load it with "
+                    "`ntm.load_model(path)`, or upload it on the stepper page later.")
+    shipped = MODELS_DIR / "copy.pt"
+    if shipped.is_file():
+        st.markdown("**Your learning curve against the shipped copy model's**")
+        curves = {"NTM (yours)": run.snapshot().curve,
+                  "NTM (shipped, N = 128, lengths 1–20)": shipped_any(shipped).metadata.get("curve", [])}
+        st.plotly_chart(TF.learning_curves(curves, y="bit_errors", y_title="bit errors per sequence"),
+                        config=PLOT, key="compare")

@@ -1,0 +1,82 @@
+"""Every page in a real browser: it loads with no exception box and its key figures are drawn.
+Screenshots of each go to the artifacts folder."""
+
+import re
+
+import pytest
+
+from .conftest import wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def figures(page):
+    return page.locator('[data-testid="stPlotlyChart"] .main-svg')
+
+
+def no_exception(page):
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def beta(page) -> str:
+    """The write head's key strength as the page shows it."""
+    metric = page.locator('[data-testid="stMetric"]', has_text="β key strength").first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def heading(page) -> str:
+    return page.locator("h4", has_text=re.compile(r"^t = \d+ of \d+")).first.inner_text()
+
+
+def test_stepper_steps_forward(page, app_url, artifacts):
+    page.goto(f"{app_url}/stepper?seed=3&length=12")
+    wait_for_app(page)
+    no_exception(page)
+    assert figures(page).count() >= 8
+    assert heading(page).startswith("t = 0 of 24")
+    first_beta = beta(page)
+    page.screenshot(path=artifacts / "stepper_start.png", full_page=True)
+    for t in (1, 2, 3):
+        page.get_by_role("button", name="Next").click()
+        page.wait_for_function(
+            "t => [...document.querySelectorAll('h4')].some(h => h.innerText.startsWith(`t = ${t} of`))",
+            arg=t, timeout=30_000)
+    wait_for_app(page)
+    assert heading(page).startswith("t = 3 of 24")
+    assert beta(page) != first_beta
+    assert "t=3" in page.url
+    no_exception(page)
+    page.screenshot(path=artifacts / "stepper_step3.png", full_page=True)
+
+
+def test_stepper_long_sequence_from_the_url(page, app_url, artifacts):
+    page.goto(f"{app_url}/stepper?length=120&t=150")
+    wait_for_app(page)
+    no_exception(page)
+    assert heading(page).startswith("t = 150 of 240")
+    page.screenshot(path=artifacts / "stepper_L120.png", full_page=True)
+
+
+def test_generalisation_page(page, app_url, artifacts):
+    page.goto(f"{app_url}/generalisation")
+    wait_for_app(page, timeout=120_000)
+    no_exception(page)
+    assert figures(page).count() >= 10
+    assert page.get_by_text("length 120 (beyond training)").count() >= 1
+    page.screenshot(path=artifacts / "generalisation.png", full_page=True)
+
+
+def test_train_page_trains(page, app_url, artifacts):
+    page.goto(f"{app_url}/train")
+    wait_for_app(page)
+    no_exception(page)
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_selector("text=Sequences seen", timeout=30_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stMetricValue]')].some("
+        "e => /^[0-9,]+$/.test(e.innerText) && parseInt(e.innerText.replace(/,/g, '')) > 0)",
+        timeout=60_000)
+    no_exception(page)
+    page.screenshot(path=artifacts / "train_running.png", full_page=True)
+    page.get_by_role("button", name="Stop").click()
+    page.wait_for_selector("text=Stopped.", timeout=30_000)

@@ -1,0 +1,28 @@
+"""Shared fixtures: small NTM checkpoints in a temporary models folder."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import ntm
+from ntm import episode
+
+
+def tiny_copy_model(seed: int = 0) -> ntm.NTM:
+    torch.manual_seed(seed)
+    return ntm.NTM(ntm.NTMConfig(input_size=9, output_size=8, memory_rows=32, memory_width=6,
+                                 controller_size=16))
+
+
+@pytest.fixture
+def models_dir(tmp_path, monkeypatch):
+    """A models folder holding an (untrained) copy NTM, used as the shipped models' folder."""
+    folder = tmp_path / "models"
+    ntm.save_model(tiny_copy_model(), folder / "copy.pt", task="copy",
+                   task_params={"bits": 8, "min_length": 1, "max_length": 20},
+                   sequences_seen=1234, wall_time=60.0,
+                   curve=[{"sequences": 1000, "cost": 50.0, "bit_errors": 20.0}],
+                   command="python -m ntm.train --task copy")
+    monkeypatch.setattr(episode, "MODELS_DIR", folder)
+    return folder

@@ -1,0 +1,204 @@
+"""The stepper's library side: episodes, narration, exports, URL checks and trace figures."""
+
+import io
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+from conftest import tiny_copy_model
+
+import ntm
+from ntm import episode as E
+from ntm import trace_figures as TF
+from ntm.checkpoint import CheckpointError
+
+
+@pytest.fixture
+def model(models_dir):
+    return E.load_ntm(models_dir / "copy.pt")
+
+
+def test_shipped_models_lists_what_exists(models_dir):
+    entries = E.shipped_models()
+    assert [e.key for e in entries] == ["copy"]
+    assert E.shipped_models(models_dir / "nowhere") == []
+
+
+def test_load_ntm_refuses_baselines_and_unknown_tasks(tmp_path):
+    ntm.save_model(ntm.LSTMBaseline(ntm.LSTMBaselineConfig(hidden_size=4, layers=1)),
+                   tmp_path / "lstm.pt", task="copy")
+    with pytest.raises(CheckpointError, match="LSTM baseline"):
+        E.load_ntm(tmp_path / "lstm.pt")
+    ntm.save_model(tiny_copy_model(), tmp_path / "none.pt")
+    with pytest.raises(CheckpointError, match="names no task"):
+        E.load_ntm(tmp_path / "none.pt")
+    ntm.save_model(tiny_copy_model(), tmp_path / "wrong.pt", task="associative-recall")
+    with pytest.raises(CheckpointError, match="do not fit"):
+        E.load_ntm(tmp_path / "wrong.pt")
+
+
+def test_episode_matches_the_model_and_the_task(model):
+    task = E.task_of(model)
+    batch = E.random_batch(task, 7, length=12)
+    ep = E.run_episode(model, task, batch)
+    assert ep.steps == 25 and ep.scored.sum() == 12
+    logits = model(batch.inputs)[:, 0].detach().numpy()
+    np.testing.assert_allclose(ep.trace.logits[:, 0], logits, atol=1e-6)
+    expected = int((((logits > 0) != batch.targets[:, 0].numpy()) & ep.scored[:, None]).sum())
+    assert ep.bit_errors == expected
+    cost = ntm.tasks.cost_bits(torch.from_numpy(ep.trace.logits), batch)
+    assert ep.cost_bits == pytest.approx(float(cost[0]), rel=1e-5)
+    assert ep.phase(0) == "input: vector 1 of 12"
+    assert ep.phase(12).startswith("delimiter")
+    assert ep.phase(24) == "output: vector 12 of 12"
+
+
+def test_same_seed_same_episode_and_beyond_training_lengths(model):
+    task = E.task_of(model)
+    a = E.run_episode(model, task, E.random_batch(task, 3, length=120))
+    b = E.run_episode(model, task, E.random_batch(task, 3, length=120))
+    assert a.steps == 241
+    np.testing.assert_array_equal(a.inputs, b.inputs)
+    np.testing.assert_array_equal(a.trace.read.weights, b.trace.read.weights)
+
+
+def test_typed_copy_input_follows_the_encoding():
+    bits = np.array([[1, 0, 1, 0, 1, 0, 1, 0], [0, 0, 0, 0, 1, 1, 1, 1]])
+    batch = E.copy_batch(bits)
+    assert batch.inputs.shape == (5, 1, 9)
+    np.testing.assert_array_equal(batch.inputs[:2, 0, :8].numpy(), bits)
+    assert batch.inputs[2, 0, 8] == 1 and batch.inputs[3:].abs().sum() == 0
+    np.testing.assert_array_equal(batch.targets[3:, 0].numpy(), bits)
+    assert batch.mask[:, 0].tolist() == [0, 0, 0, 1, 1]
+
+
+def hand_made_trace(write_rows, read_rows, n=16):
+    """A model-free trace whose heads focus on the given rows (for the narration)."""
+    model = tiny_copy_model()
+    x = torch.zeros(len(write_rows), 1, 9)
+    tr = model.trace(x)
+    for head, rows in ((tr.write, write_rows), (tr.read, read_rows)):
+        w = np.zeros((len(rows), 1, 1, 32), dtype=np.float32)
+        w[np.arange(len(rows)), 0, 0, rows] = 1
+        head.weights = w
+        head.previous = np.concatenate([np.roll(w[:1], -1, axis=-1), w[:-1]])
+        head.gate[:] = 0.9
+    return tr
+
+
+def test_narration_reads_the_copy_algorithm_from_the_trace():
+    # write rows 5, 6, 7 during input, read jumps back to 5 at the delimiter, then 6, 7
+    write_rows = [5, 6, 7, 8, 8, 8, 8]
+    read_rows = [0, 0, 0, 5, 6, 7, 8]
+    task = ntm.tasks.CopyTask()
+    batch = task.batch(1, torch.Generator().manual_seed(0), length=3)
+    ep = E.Episode(task, batch.inputs[:, 0].numpy(), batch.targets[:, 0].numpy(),
+                   (batch.mask[:, 0] > 0).numpy(), hand_made_trace(write_rows, read_rows),
+                   {"length": 3})
+    notes = E.describe_episode(ep)
+    text = " ".join(n for n, _ in notes)
+    assert "write head moves down 1 row each step on 100% of the steps" in text
+    assert "At step 3 the read head's focus jumps to row 5" in text
+    assert "read head moves down 1 row each step" in text
+    assert [s for _, s in notes][:2] == [0, 3]
+
+
+def test_focus_moves_wrap_around():
+    tr = hand_made_trace([30, 31, 0, 1], [0, 0, 0, 0])
+    offsets = [m.offset for m in E.focus_moves(tr) if m.head == "write"]
+    assert offsets == [1, 1, 1, 1]
+
+
+def test_exports_hold_the_trace(model):
+    task = E.task_of(model)
+    ep = E.run_episode(model, task, E.random_batch(task, 1, length=4))
+    with np.load(io.BytesIO(E.trace_npz(ep))) as z:
+        np.testing.assert_array_equal(z["read_weights"], ep.trace.read.weights[:, 0])
+        np.testing.assert_array_equal(z["write_add"], ep.trace.write.add[:, 0])
+        assert z["memory"].shape == (9, 32, 6)
+    data = json.loads(E.trace_json(ep))
+    assert len(data["steps"]) == 9 and data["task"] == "copy"
+    assert data["steps"][3]["write"][0]["gate"] == pytest.approx(float(ep.trace.write.gate[3, 0, 0]), abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ({"seed": "abc"}, "not a whole number"),
+        ({"length": "100000"}, "outside 1–120"),
+        ({"length": "nan"}, "not a whole number"),
+        ({"t": "-3"}, "outside"),
+        ({"model": "gpt"}, "not one of"),
+    ],
+)
+def test_query_notices(query, expected):
+    limits = {"seed": (0, 10**6), "t": (0, 10**6), "length": (1, 120)}
+    notices = E.query_notices(query, limits, {"model": ["copy", "upload"]})
+    assert len(notices) == 1 and expected in notices[0]
+    assert E.query_notices({"seed": "12", "length": "120"}, limits, {}) == []
+
+
+@pytest.mark.parametrize("raw, want", [("5", 5), ("1e9", 40), ("-2", 0), ("x", 0), (None, 0), ("inf", 0)])
+def test_parse_step(raw, want):
+    assert E.parse_step(raw, 40) == want
+
+
+# ------------------------------------------------------------------ trace figures
+
+
+def test_focus_window_is_circular():
+    w = np.zeros((4, 32))
+    w[:, [30, 31, 0, 1]] = 0.25
+    rows = TF.focus_window(w, margin=1, min_rows=4)
+    assert rows == [29, 30, 31, 0, 1, 2]
+    assert TF.focus_window(np.zeros((3, 8))) == list(range(8))
+
+
+def heat(fig, name):
+    return next(t for t in fig.data if isinstance(t, go.Heatmap) and t.name == name)
+
+
+def test_episode_grid_shows_the_trace(model):
+    task = E.task_of(model)
+    ep = E.run_episode(model, task, E.random_batch(task, 2, length=6))
+    tr = ep.trace
+    rows = list(range(32))
+    fig = TF.episode_grid(ep.inputs, ep.outputs, tr.write.add[:, 0, 0], tr.reads[:, 0, 0],
+                          tr.write.weights[:, 0, 0], tr.read.weights[:, 0, 0], cursor=4, rows=rows)
+    np.testing.assert_allclose(heat(fig, "input").z, ep.inputs.T)
+    np.testing.assert_allclose(heat(fig, "read weighting").z, tr.read.weights[:, 0, 0].T)
+    assert heat(fig, "write weighting").zmin == 0 and heat(fig, "write weighting").zmax == 1
+    assert sum(1 for s in fig.layout.shapes if s.x0 == 4 and s.x1 == 4) == 6  # cursor in 6 panels
+
+
+def test_target_output_marks_exactly_the_wrong_bits():
+    targets = np.zeros((5, 3))
+    outputs = np.full((5, 3), 0.2)
+    wrong = np.zeros((5, 3), dtype=bool)
+    wrong[3, 1] = wrong[4, 2] = True
+    fig = TF.target_output(targets, outputs, wrong, steps=[3, 4])
+    marks = next(t for t in fig.data if isinstance(t, go.Scatter))
+    assert list(marks.x) == [3, 4] and list(marks.y) == [1, 2]
+    assert "2 wrong bits" in fig.layout.annotations[1].text
+
+
+def test_stage_panel_and_memory_change_values():
+    g = np.random.default_rng(0)
+    stages = [g.dirichlet(np.ones(12)) for _ in range(5)]
+    fig = TF.stage_panel(*stages, rows=[10, 11, 0, 1])
+    np.testing.assert_allclose(fig.data[0].z, np.stack(stages)[:, [10, 11, 0, 1]].T)
+    assert list(fig.data[0].y) == ["10", "11", "0", "1"]
+    before, after = g.normal(size=(12, 4)), g.normal(size=(12, 4))
+    fig = TF.memory_change(before, after, mark_rows=[3], rows=[2, 3, 4])
+    np.testing.assert_allclose(fig.data[1].z, (after - before)[[2, 3, 4]])
+    assert len(fig.layout.shapes) == 2
+
+
+def test_curves():
+    fig = TF.error_curve({"NTM": [{"length": 20, "bit_errors": 0.0}, {"length": 10, "bit_errors": 0.1}],
+                          "LSTM": [{"length": 10, "bit_errors": 3.0}]}, train_max=20)
+    assert list(fig.data[0].x) == [10, 20] and fig.data[1].name == "LSTM"
+    fig = TF.learning_curves({"NTM": [{"sequences": 100, "cost": 9.0}, {"sequences": 0, "cost": 1}]})
+    assert list(fig.data[0].x) == [100] and fig.layout.xaxis.type == "log"

@@ -1,0 +1,190 @@
+"""Live training (ntm.live) and the Train-it-yourself page."""
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+import ntm
+from ntm import live as L
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "train.py")
+TINY = L.LiveConfig(max_length=3, memory_rows=8, memory_width=4, controller_size=16, batch_size=4,
+                    eval_every=48, eval_sequences=12, lr=1e-2, max_seconds=60)
+# AppTest's script runs share the GIL with the training thread: poll gently.
+
+
+def wait(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+@pytest.fixture
+def manager():
+    m = L.RunManager(max_concurrent=2, max_queued=2)
+    yield m
+    m.shutdown()
+
+
+def test_a_run_learns_and_saves_loadable_checkpoints(manager):
+    run = manager.start("alice", L.LiveConfig(**{**TINY.__dict__, "max_sequences": 480}))
+    wait(lambda: run.finished, 120)
+    snap = run.snapshot()
+    assert snap.status == L.BUDGET and snap.sequences == 480
+    assert len(snap.curve) == 10
+    assert min(p["cost"] for p in snap.curve[-3:]) < snap.curve[0]["cost"]  # the loss fell
+    model = ntm.load_model(snap.checkpoint)
+    assert model.task == "copy" and model.metadata["sequences_seen"] == 480
+    assert snap.probe["outputs"].shape == (7, 8) and snap.probe["read_weights"].shape == (7, 8)
+
+
+def test_pause_and_resume_keep_the_step_count(manager):
+    run = manager.start("bob", TINY)
+    wait(lambda: run.snapshot().steps > 5)
+    run.pause()
+    wait(lambda: run.status == L.PAUSED)
+    time.sleep(0.3)  # let the step in flight finish
+    steps = run.snapshot().steps
+    time.sleep(0.5)
+    assert run.snapshot().steps == steps
+    run.resume()
+    wait(lambda: run.snapshot().steps > steps + 5)
+    run.stop()
+    wait(lambda: run.finished)
+    assert run.status == L.STOPPED
+
+
+def test_runs_are_private_to_their_owner(manager):
+    a = manager.start("alice", TINY)
+    b = manager.start("bob", TINY)
+    assert manager.get(a.id, "alice") is a and manager.get(a.id, "bob") is None
+    assert manager.get(b.id, "bob") is b
+    # a new run of the same owner replaces (stops) the previous one
+    a2 = manager.start("alice", TINY)
+    wait(lambda: a.finished)
+    assert a.status == L.STOPPED and not a2.finished
+
+
+def test_the_cap_is_enforced_with_a_queue_and_a_plain_refusal():
+    m = L.RunManager(max_concurrent=1, max_queued=1)
+    try:
+        first = m.start("a", TINY)
+        wait(lambda: first.status == L.RUNNING)
+        second = m.start("b", TINY)
+        time.sleep(0.5)
+        snap = second.snapshot()
+        assert snap.status == L.QUEUED and snap.queue_position == 1
+        assert m.training() == 1
+        with pytest.raises(L.Busy, match="busy"):
+            m.start("c", TINY)
+        first.stop()
+        wait(lambda: second.status == L.RUNNING)
+    finally:
+        m.shutdown()
+
+
+def test_worker_stops_when_its_session_ends_and_leaves_no_thread(manager):
+    before = threading.active_count()
+    alive = threading.Event()
+    alive.set()
+    run = manager.start("carol", TINY, alive=alive.is_set)
+    wait(lambda: run.status == L.RUNNING)
+    assert threading.active_count() == before + 1
+    alive.clear()  # the browser session is gone
+    wait(lambda: run.finished)
+    run.thread.join(timeout=10)
+    assert run.status == L.ABANDONED
+    assert threading.active_count() == before
+
+
+def test_time_cap_stops_a_paused_run(manager):
+    run = manager.start("dave", L.LiveConfig(**{**TINY.__dict__, "max_lifetime": 1.0}))
+    wait(lambda: run.status == L.RUNNING)
+    run.pause()
+    wait(lambda: run.finished, 10)
+    assert run.status == L.BUDGET and "time limit" in run.message
+
+
+def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_model(manager, monkeypatch):
+    real = L.T.train_step
+    calls = {"n": 0}
+
+    def flaky(args, model, optimizer, batch):
+        calls["n"] += 1
+        if calls["n"] > 30:  # after a few evaluations have saved a checkpoint
+            raise L.T.NonFiniteLoss("the loss is nan")
+        return real(args, model, optimizer, batch)
+
+    monkeypatch.setattr(L.T, "train_step", flaky)
+    run = manager.start("erin", TINY)
+    wait(lambda: run.finished)
+    snap = run.snapshot()
+    assert snap.status == L.FAILED and "nan" in snap.message and "last good model" in snap.message
+    model = ntm.load_model(snap.checkpoint)
+    assert model.metadata["sequences_seen"] == snap.curve[-1]["sequences"]
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+# ------------------------------------------------------------------ the page
+
+
+@pytest.fixture
+def stop_page_runs():
+    yield
+    L.shutdown_all()
+
+
+def click(at, label):
+    next(b for b in at.button if b.label == label).click().run()
+
+
+def test_page_starts_polls_and_finishes_a_run(monkeypatch, models_dir, stop_page_runs):
+    tiny = {"Tiny": L.LiveConfig(**{**TINY.__dict__, "max_sequences": 240})}
+    monkeypatch.setattr(L, "PRESETS", tiny)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert any("press **Start**" in i.value for i in at.info)
+    click(at, "Start")
+    assert not at.exception, at.exception
+    run_id = at.session_state["live_run"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        at.run()
+        if any("Finished its budget" in i.value for i in at.info):
+            break
+        time.sleep(2.0)  # poll like the page's fragment, without hogging the GIL
+    else:
+        raise AssertionError("the run did not finish")
+    assert not at.exception, at.exception
+    assert at.session_state["live_run"] == run_id
+    assert at.metric[0].value == "240"
+    assert "live_checkpoint" in at.session_state
+    labels = [b.label for b in at.button]
+    assert "Open in the stepper" in labels
+    assert at.get("download_button")
+
+
+def test_page_pause_resume_and_sessions_stay_apart(monkeypatch, models_dir, stop_page_runs):
+    monkeypatch.setattr(L, "PRESETS", {"Tiny": TINY})
+    a = AppTest.from_file(PAGE, default_timeout=60).run()
+    b = AppTest.from_file(PAGE, default_timeout=60).run()
+    click(a, "Start")
+    click(b, "Start")
+    ra, rb = a.session_state["live_run"], b.session_state["live_run"]
+    assert ra != rb
+    time.sleep(1.0)
+    click(a, "Pause")
+    a.run()
+    assert any("Paused" in i.value for i in a.info)
+    assert not any("Paused" in i.value for i in b.run().info)  # b's run is untouched
+    click(a, "Resume")
+    click(a, "Stop")
+    click(b, "Stop")
+    assert not a.exception and not b.exception

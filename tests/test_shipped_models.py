@@ -1,0 +1,62 @@
+"""Every shipped checkpoint in assets/models/ loads and passes a small evaluation.
+
+The full evaluation tables (1000 fresh sequences per length) sit next to each model as
+``<name>.eval.json`` and in its model card ``<name>.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import ntm
+from ntm.evaluate import evaluate, task_of
+
+MODELS = Path(__file__).resolve().parent.parent / "assets" / "models"
+
+#: name -> (model type, task, evaluation point, sequences, largest allowed mean bit errors/seq)
+EXPECTED = {
+    "copy": ("ntm", "copy", {"length": 10}, 50, 0.0),
+    "copy-lstm": ("lstm", "copy", {"length": 10}, 50, 1.0),
+    "repeat-copy": ("ntm", "repeat-copy", {"length": 5, "repeats": 5}, 50, 1.0),
+    "associative-recall": ("ntm", "associative-recall", {"items": 4}, 50, 1.0),
+}
+SHIPPED = sorted(p.stem for p in MODELS.glob("*.pt"))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_the_copy_model_is_shipped():
+    assert "copy" in SHIPPED, "assets/models/copy.pt is what the app's stepper pages load"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_loads_and_passes_a_small_evaluation(name):
+    assert name in EXPECTED, f"add an expectation for {name}.pt"
+    model_type, task_name, point, sequences, max_errors = EXPECTED[name]
+    model = ntm.load_model(MODELS / f"{name}.pt")
+    assert model.model_type == model_type and model.task == task_name
+    assert "training_state" not in model.metadata, "ship exported (small) checkpoints"
+    for key in ("command", "seed", "sequences_seen", "wall_time", "curve", "task_params"):
+        assert key in model.metadata, key
+    [row] = evaluate(model, task_of(model), [point], sequences=sequences, seed=123)
+    assert row["bit_errors"] <= max_errors, row
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_has_its_card_and_evaluation(name):
+    card = MODELS / f"{name}.md"
+    result = MODELS / f"{name}.eval.json"
+    assert card.is_file() and result.is_file()
+    data = json.loads(result.read_text())
+    assert data["task"] == EXPECTED[name][1] and data["sequences"] == 1000
+    assert data["rows"] and all(0 <= r["perfect_pct"] <= 100 for r in data["rows"])
