@@ -17,7 +17,7 @@ st.set_page_config(
     page_title="NTM Explorer",
     page_icon=":material/memory:",
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state="auto",
 )
 
 PAGES = [

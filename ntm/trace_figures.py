@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from .figures import (
     ARGMAX_COLOR,
@@ -76,27 +75,93 @@ def _row_axis(rows: Sequence[int]) -> dict:
             "autorange": "reversed", "tickmode": "array", "tickvals": labels[::step]}
 
 
-def _cursor(fig: go.Figure, cursor: int | None, rows: int, cols: int = 1) -> None:
-    if cursor is None:
-        return
-    for r in range(1, rows + 1):
-        for c in range(1, cols + 1):
-            fig.add_vline(x=cursor, line={"color": CURSOR_COLOR, "width": 2, "dash": "dot"},
-                          row=r, col=c)
+class _Grid:
+    """A light subplot grid built as plain layout dicts.
+
+    ``plotly.subplots.make_subplots`` and ``add_vline(row="all")`` validate the figure again on
+    every call and cost ~0.2 s for a 3 x 2 grid; the stepper redraws its figures on every cursor
+    step, so the grids here are laid out directly. Cell ``(r, c)`` (0-based, row 0 on top) uses
+    axes ``x{i}``/``y{i}`` with ``i = r * cols + c + 1``.
+    """
+
+    def __init__(self, rows: int, cols: int, heights: Sequence[float] | None = None,
+                 titles: Sequence[str] = (), hspace: float = 0.08, vspace: float = 0.08,
+                 share_x: bool = True, share_y: bool = False) -> None:
+        self.rows, self.cols = rows, cols
+        heights = list(heights or [1.0] * rows)
+        total = sum(heights)
+        free_h, free_w = 1 - vspace * (rows - 1), 1 - hspace * (cols - 1)
+        width = free_w / cols
+        self.layout: dict = {"annotations": [], "shapes": []}
+        top = 1.0
+        for r in range(rows):
+            h = free_h * heights[r] / total
+            for c in range(cols):
+                i = r * cols + c + 1
+                x0 = c * (width + hspace)
+                self.layout[self.axis("x", i)] = {
+                    "domain": [max(0.0, x0), min(1.0, x0 + width)], "anchor": f"y{i}",
+                    "showgrid": False,
+                    "fixedrange": True, **({"matches": "x"} if share_x and i > 1 else {}),
+                    **({"showticklabels": False} if share_x and r < rows - 1 else {}),
+                }
+                self.layout[self.axis("y", i)] = {
+                    "domain": [max(0.0, top - h), min(1.0, top)], "anchor": f"x{i}",
+                    "showgrid": False,
+                    "zeroline": False, "fixedrange": True,
+                    **({"matches": f"y{r * cols + 1}"} if share_y and c > 0 else {}),
+                }
+                if r * cols + c < len(titles):
+                    self.layout["annotations"].append({
+                        "text": titles[r * cols + c], "xref": "paper", "yref": "paper",
+                        "x": x0 + width / 2, "y": top, "xanchor": "center", "yanchor": "bottom",
+                        "showarrow": False, "font": {"size": 14},
+                    })
+            top -= h + vspace
+
+    @staticmethod
+    def axis(kind: str, i: int) -> str:
+        return f"{kind}axis" if i == 1 else f"{kind}axis{i}"
+
+    def cell(self, r: int, c: int) -> int:
+        return r * self.cols + c + 1
+
+    def refs(self, r: int, c: int) -> dict:
+        """Trace keys placing a trace in cell (r, c)."""
+        i = self.cell(r, c)
+        return {"xaxis": f"x{i}" if i > 1 else "x", "yaxis": f"y{i}" if i > 1 else "y"}
+
+    def x(self, r: int, c: int) -> dict:
+        return self.layout[self.axis("x", self.cell(r, c))]
+
+    def y(self, r: int, c: int) -> dict:
+        return self.layout[self.axis("y", self.cell(r, c))]
+
+    def cursor(self, x: float | None) -> None:
+        """A dotted vertical line at ``x`` through every cell."""
+        if x is None:
+            return
+        for i in range(1, self.rows * self.cols + 1):
+            self.layout["shapes"].append({
+                "type": "line", "xref": f"x{i}" if i > 1 else "x",
+                "yref": f"y{i} domain" if i > 1 else "y domain", "x0": x, "x1": x, "y0": 0,
+                "y1": 1, "line": {"color": CURSOR_COLOR, "width": 2, "dash": "dot"},
+            })
 
 
 def _time_heat(z: np.ndarray, *, y: Sequence, weighting: bool, name: str, value: str,
-               row_name: str, zmax: float | None = None) -> go.Heatmap:
+               row_name: str, zmax: float | None = None, **refs) -> dict:
     """A (rows x time) heatmap trace; ``weighting`` picks the fixed 0..1 scale."""
     if weighting:
         scale, zmin, zmax_ = WEIGHTING_COLORSCALE, 0.0, 1.0
     else:
         zmax_ = zmax or max(1.0, float(np.abs(z).max(initial=0.0)))
         scale, zmin = MEMORY_COLORSCALE, -zmax_
-    return go.Heatmap(
-        z=z, x=list(range(z.shape[1])), y=list(y), zmin=zmin, zmax=zmax_, colorscale=scale,
-        showscale=False, name=name,
+    return dict(
+        type="heatmap", z=z, x=list(range(z.shape[1])), y=list(y), zmin=zmin, zmax=zmax_,
+        colorscale=scale, showscale=False, name=name,
         hovertemplate=f"t = %{{x}}<br>{row_name} %{{y}}<br>{value} = %{{z:.4g}}<extra>{name}</extra>",
+        **refs,
     )
 
 
@@ -124,37 +189,33 @@ def episode_grid(
     ww, rw = as_array(write_weights), as_array(read_weights)
     rows = list(focus_window(np.concatenate([ww, rw])) if rows is None else rows)
     y_rows = [str(r) for r in rows]
-    fig = make_subplots(
-        rows=3, cols=2, shared_xaxes=True, vertical_spacing=0.06, horizontal_spacing=0.08,
-        row_heights=[0.2, 0.25, 0.55],
-        subplot_titles=("Inputs", "Outputs", "Adds (write vectors a)", "Reads (read vectors r)",
-                        "Write weightings", "Read weightings"),
-    )
-    fig.add_trace(_time_heat(x_in.T, y=range(x_in.shape[1]), weighting=True, name="input",
-                             value="x", row_name="channel"), 1, 1)
-    fig.add_trace(_time_heat(x_out.T, y=range(x_out.shape[1]), weighting=True, name="output",
-                             value="y", row_name="channel"), 1, 2)
+    g = _Grid(3, 2, heights=[0.2, 0.25, 0.55], hspace=0.08, vspace=0.06,
+              titles=("Inputs", "Outputs", "Adds (write vectors a)", "Reads (read vectors r)",
+                      "Write weightings", "Read weightings"))
     zmax = max(1.0, float(np.abs(a).max(initial=0)), float(np.abs(r).max(initial=0)))
-    fig.add_trace(_time_heat(a.T, y=range(a.shape[1]), weighting=False, name="add", value="a",
-                             row_name="column", zmax=zmax), 2, 1)
-    fig.add_trace(_time_heat(r.T, y=range(r.shape[1]), weighting=False, name="read", value="r",
-                             row_name="column", zmax=zmax), 2, 2)
-    fig.add_trace(_time_heat(ww[:, rows].T, y=y_rows, weighting=True,
-                             name="write weighting", value="w", row_name="memory location"), 3, 1)
-    fig.add_trace(_time_heat(rw[:, rows].T, y=y_rows, weighting=True,
-                             name="read weighting", value="w", row_name="memory location"), 3, 2)
-    for c in (1, 2):
-        fig.update_yaxes(title_text="channel", autorange="reversed", row=1, col=c)
-        fig.update_yaxes(title_text="column", autorange="reversed", row=2, col=c)
-        fig.update_yaxes(title_text="memory location", **_row_axis(rows), row=3, col=c)
-        fig.update_xaxes(title_text="time step", row=3, col=c)
-    fig.update_xaxes(showgrid=False, fixedrange=True)
-    fig.update_yaxes(showgrid=False, zeroline=False, fixedrange=True)
-    _cursor(fig, cursor, 3, 2)
-    fig.update_layout(height=height, margin={"l": 70, "r": 16, "t": 40, "b": 48}, font=FONT,
-                      plot_bgcolor="white")
-    fig.update_annotations(font_size=14)
-    return fig
+    traces = [
+        _time_heat(x_in.T, y=range(x_in.shape[1]), weighting=True, name="input", value="x",
+                   row_name="channel", **g.refs(0, 0)),
+        _time_heat(x_out.T, y=range(x_out.shape[1]), weighting=True, name="output", value="y",
+                   row_name="channel", **g.refs(0, 1)),
+        _time_heat(a.T, y=range(a.shape[1]), weighting=False, name="add", value="a",
+                   row_name="column", zmax=zmax, **g.refs(1, 0)),
+        _time_heat(r.T, y=range(r.shape[1]), weighting=False, name="read", value="r",
+                   row_name="column", zmax=zmax, **g.refs(1, 1)),
+        _time_heat(ww[:, rows].T, y=y_rows, weighting=True, name="write weighting", value="w",
+                   row_name="memory location", **g.refs(2, 0)),
+        _time_heat(rw[:, rows].T, y=y_rows, weighting=True, name="read weighting", value="w",
+                   row_name="memory location", **g.refs(2, 1)),
+    ]
+    for c in (0, 1):
+        g.y(0, c).update(title={"text": "channel"}, autorange="reversed")
+        g.y(1, c).update(title={"text": "column"}, autorange="reversed")
+        g.y(2, c).update(title={"text": "memory location"}, **_row_axis(rows))
+        g.x(2, c).update(title={"text": "time step"})
+    g.cursor(cursor)
+    g.layout.update(height=height, margin={"l": 70, "r": 16, "t": 40, "b": 48}, font=FONT,
+                    plot_bgcolor="white")
+    return go.Figure(traces, g.layout)
 
 
 def target_output(
@@ -181,41 +242,42 @@ def target_output(
         t_idx = np.arange(tgt.shape[0]) if steps is None else np.asarray(list(steps), dtype=int)
         tgt, out, bad = tgt[t_idx], out[t_idx], bad[t_idx]
     channels = tgt.shape[1]
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                        subplot_titles=("Target", f"Output ({int(bad.sum())} wrong bits marked ×)"))
+    g = _Grid(2, 1, vspace=0.16,
+              titles=("Target", f"Output ({int(bad.sum())} wrong bits marked ×)"))
     x = [int(t) for t in t_idx]
-    for row, z, name in ((1, tgt, "target"), (2, out, "output")):
-        fig.add_trace(go.Heatmap(
-            z=z.T, x=x, y=list(range(channels)), zmin=0, zmax=1, colorscale=BITS_COLORSCALE,
-            showscale=False, xgap=1 if len(x) <= 80 else 0, ygap=1, name=name,
-            hovertemplate=f"t = %{{x}}<br>bit %{{y}}<br>{name} = %{{z:.3f}}<extra></extra>",
-        ), row, 1)
+    category = steps is not None
+    traces: list[dict] = []
+    for row, z, name in ((0, tgt, "target"), (1, out, "output")):
+        traces.append(dict(
+            type="heatmap", z=z.T, x=x, y=list(range(channels)), zmin=0, zmax=1,
+            colorscale=BITS_COLORSCALE, showscale=False, xgap=1 if len(x) <= 80 else 0, ygap=1,
+            name=name, hovertemplate=f"t = %{{x}}<br>bit %{{y}}<br>{name} = %{{z:.3f}}<extra></extra>",
+            **g.refs(row, 0),
+        ))
     ts, cs = np.nonzero(bad)
     if ts.size:
-        fig.add_trace(go.Scatter(
-            x=[x[i] for i in ts], y=cs.tolist(), mode="markers", name="wrong bit",
+        traces.append(dict(
+            type="scatter", x=[x[i] for i in ts], y=cs.tolist(), mode="markers", name="wrong bit",
             marker={"symbol": "x-thin", "size": 11, "line": {"width": 3, "color": WRONG_COLOR}},
-            hovertemplate="t = %{x}<br>bit %{y}: wrong<extra></extra>",
-        ), 2, 1)
-    for r in (1, 2):
-        fig.update_yaxes(title_text="bit", autorange="reversed", fixedrange=True, showgrid=False,
-                         zeroline=False, row=r, col=1)
-    fig.update_xaxes(type="category" if steps is not None else "linear", fixedrange=True,
-                     showgrid=False)
-    if steps is not None and len(x) > 24:
-        every = int(np.ceil(len(x) / 12))
-        fig.update_xaxes(tickmode="array", tickvals=x[::every])
-    fig.update_xaxes(title_text="time step", row=2, col=1)
+            hovertemplate="t = %{x}<br>bit %{y}: wrong<extra></extra>", **g.refs(1, 0),
+        ))
+    for r in (0, 1):
+        g.y(r, 0).update(title={"text": "bit"}, autorange="reversed")
+        g.x(r, 0).update(type="category" if category else "linear")
+        if category and len(x) > 24:
+            g.x(r, 0).update(tickmode="array", tickvals=x[:: int(np.ceil(len(x) / 12))])
+    g.x(1, 0).update(title={"text": "time step"})
     if cursor is not None and cursor in x:
-        _cursor(fig, x.index(cursor) if steps is not None else cursor, 2)
-    fig.update_layout(
+        g.cursor(cursor)
+    g.layout.update(
         height=height or int(2 * (channels * 20 + 40) + 110), showlegend=False,
         margin={"l": 56, "r": 16, "t": 56 if title else 36, "b": 44}, font=FONT,
         plot_bgcolor=GRID_COLOR,
         title={"text": title, "font": {"size": 14}} if title else None,
     )
-    fig.update_annotations(font_size=13)
-    return fig
+    for note in g.layout["annotations"]:
+        note["font"] = {"size": 13}
+    return go.Figure(traces, g.layout)
 
 
 def stage_panel(previous: Any, content: Any, gated: Any, shifted: Any, sharpened: Any,
@@ -234,26 +296,26 @@ def stage_panel(previous: Any, content: Any, gated: Any, shifted: Any, sharpened
     rows = list(rows)
     z = stack[:, rows].T  # (rows, 5)
     y = [str(r) for r in rows]
-    heat = go.Heatmap(
-        z=z, x=list(STAGE_NAMES), y=y, zmin=0.0, zmax=1.0, colorscale=WEIGHTING_COLORSCALE,
-        showscale=False, xgap=2, ygap=1 if len(rows) <= 64 else 0, name="w",
+    heat = dict(
+        type="heatmap", z=z, x=list(STAGE_NAMES), y=y, zmin=0.0, zmax=1.0,
+        colorscale=WEIGHTING_COLORSCALE, showscale=False, xgap=2,
+        ygap=1 if len(rows) <= 64 else 0, name="w",
         hovertemplate="%{x}<br>memory location %{y}<br>w = %{z:.4g}<extra></extra>",
     )
-    fig = go.Figure(heat)
-    for i, r in enumerate(stack.argmax(axis=1)):
-        if r in rows:
-            j = rows.index(int(r))
-            fig.add_shape(type="rect", x0=i - 0.5, x1=i + 0.5, y0=j - 0.5, y1=j + 0.5,
-                          line={"color": ARGMAX_COLOR, "width": 3})
-    fig.update_layout(
+    shapes = [
+        {"type": "rect", "x0": i - 0.5, "x1": i + 0.5, "y0": rows.index(int(r)) - 0.5,
+         "y1": rows.index(int(r)) + 0.5, "line": {"color": ARGMAX_COLOR, "width": 3}}
+        for i, r in enumerate(stack.argmax(axis=1)) if int(r) in rows
+    ]
+    layout = dict(
         title={"text": title, "font": {"size": 14}} if title else None, font=FONT,
-        height=height or int(min(560, max(240, len(rows) * 16)) + 80),
+        height=height or int(min(560, max(240, len(rows) * 16)) + 80), shapes=shapes,
         margin={"l": 56, "r": 12, "t": 40 if title else 12, "b": 40}, plot_bgcolor=GRID_COLOR,
         xaxis={"type": "category", "fixedrange": True, "showgrid": False, "side": "top"},
         yaxis={"title": {"text": "memory location"}, "fixedrange": True, "showgrid": False,
                **_row_axis(rows)},
     )
-    return fig
+    return go.Figure([heat], layout)
 
 
 def vector_bars(values: Any, *, title: str, value_range: tuple[float, float] = (-1, 1),
@@ -263,20 +325,18 @@ def vector_bars(values: Any, *, title: str, value_range: tuple[float, float] = (
     v = as_array(values).ravel()
     x = list(labels) if labels is not None else [str(i) for i in range(v.size)]
     colors = color or ["#5aae61" if u >= 0 else "#9970ab" for u in v]
-    fig = go.Figure(go.Bar(
-        x=x, y=v, marker={"color": colors}, name=title,
-        hovertemplate="component %{x}<br>value = %{y:.4g}<extra></extra>",
-    ))
+    bars = dict(type="bar", x=x, y=v, marker={"color": colors}, name=title,
+                hovertemplate="component %{x}<br>value = %{y:.4g}<extra></extra>")
     lo, hi = value_range
     pad = 0.08 * (hi - lo)
-    fig.update_layout(
+    layout = dict(
         title={"text": title, "font": {"size": 13}}, height=height, font=FONT,
         margin={"l": 40, "r": 8, "t": 36, "b": 32}, plot_bgcolor="white", showlegend=False,
         xaxis={"type": "category", "fixedrange": True, "title": None},
         yaxis={"range": [lo - (pad if lo < 0 else 0), hi + pad], "fixedrange": True,
                "gridcolor": "#eee", "zerolinecolor": "#888"},
     )
-    return fig
+    return go.Figure([bars], layout)
 
 
 def memory_change(before: Any, after: Any, *, mark_rows: Sequence[int] = (),
@@ -292,34 +352,38 @@ def memory_change(before: Any, after: Any, *, mark_rows: Sequence[int] = (),
     diff = (a - b)[rows]
     a = a[rows]
     y = [str(r) for r in rows]
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
-                        subplot_titles=("Memory M<sub>t</sub> after the write",
-                                        "Change M<sub>t</sub> − M<sub>t−1</sub>"))
+    g = _Grid(1, 2, hspace=0.06, share_x=False, share_y=True,
+              titles=("Memory M<sub>t</sub> after the write", "Change M<sub>t</sub> − M<sub>t−1</sub>"))
     zmax = max(1.0, float(np.abs(a).max(initial=0)))
     dmax = max(1e-6, float(np.abs(diff).max(initial=0)))
-    fig.add_trace(go.Heatmap(z=a, y=y, zmin=-zmax, zmax=zmax, colorscale=MEMORY_COLORSCALE,
-                             showscale=False, name="M",
-                             hovertemplate="row %{y}, column %{x}<br>M = %{z:.4g}<extra></extra>"),
-                  1, 1)
-    fig.add_trace(go.Heatmap(z=diff, y=y, zmin=-dmax, zmax=dmax, colorscale=MEMORY_COLORSCALE,
-                             showscale=True, name="change",
-                             colorbar={"thickness": 10, "len": 0.8, "title": {"text": "Δ"}},
-                             hovertemplate="row %{y}, column %{x}<br>ΔM = %{z:.4g}<extra></extra>"),
-                  1, 2)
+    traces = [
+        dict(type="heatmap", z=a, y=y, zmin=-zmax, zmax=zmax, colorscale=MEMORY_COLORSCALE,
+             showscale=False, name="M",
+             hovertemplate="row %{y}, column %{x}<br>M = %{z:.4g}<extra></extra>", **g.refs(0, 0)),
+        dict(type="heatmap", z=diff, y=y, zmin=-dmax, zmax=dmax, colorscale=MEMORY_COLORSCALE,
+             showscale=True, name="change",
+             colorbar={"thickness": 10, "len": 0.8, "title": {"text": "Δ"}},
+             hovertemplate="row %{y}, column %{x}<br>ΔM = %{z:.4g}<extra></extra>", **g.refs(0, 1)),
+    ]
     for r in mark_rows:
         if r in rows:
             i = rows.index(r)
-            for c in (1, 2):
-                fig.add_shape(type="rect", x0=-0.5, x1=a.shape[1] - 0.5, y0=i - 0.5, y1=i + 0.5,
-                              line={"color": ARGMAX_COLOR, "width": 2.5}, row=1, col=c)
-    fig.update_yaxes(fixedrange=True, showgrid=False, zeroline=False, **_row_axis(rows))
-    fig.update_yaxes(title_text="memory location", row=1, col=1)
-    fig.update_xaxes(title_text="column", fixedrange=True, showgrid=False)
+            for c in (0, 1):
+                ref = g.refs(0, c)
+                g.layout["shapes"].append({
+                    "type": "rect", "xref": ref["xaxis"], "yref": ref["yaxis"], "x0": -0.5,
+                    "x1": a.shape[1] - 0.5, "y0": i - 0.5, "y1": i + 0.5,
+                    "line": {"color": ARGMAX_COLOR, "width": 2.5}})
+    for c in (0, 1):
+        g.y(0, c).update(_row_axis(rows))
+        g.x(0, c).update(title={"text": "column"})
+    g.y(0, 0).update(title={"text": "memory location"})
     n = len(rows)
-    fig.update_layout(height=height or int(min(620, max(260, n * 14)) + 90), font=FONT,
-                      margin={"l": 64, "r": 16, "t": 40, "b": 44}, plot_bgcolor=GRID_COLOR)
-    fig.update_annotations(font_size=13)
-    return fig
+    g.layout.update(height=height or int(min(620, max(260, n * 14)) + 90), font=FONT,
+                    margin={"l": 64, "r": 16, "t": 40, "b": 44}, plot_bgcolor=GRID_COLOR)
+    for note in g.layout["annotations"]:
+        note["font"] = {"size": 13}
+    return go.Figure(traces, g.layout)
 
 
 def error_curve(results: Mapping[str, Sequence[Mapping]], *, x: str = "length",

@@ -277,9 +277,10 @@ st.fragment(stepper_view, run_every=interval)()
 
 st.divider()
 ex = st.columns([1, 1, 4])
-ex[0].download_button("Download trace (.npz)", E.trace_npz(ep), "ntm_trace.npz",
+# Exports are built only when clicked (a callable), not on every rerun.
+ex[0].download_button("Download trace (.npz)", lambda: E.trace_npz(ep), "ntm_trace.npz",
                       mime="application/octet-stream", icon=":material/download:")
-ex[1].download_button("Download trace (.json)", E.trace_json(ep), "ntm_trace.json",
+ex[1].download_button("Download trace (.json)", lambda: E.trace_json(ep), "ntm_trace.json",
                       mime="application/json", icon=":material/data_object:")
 ex[2].caption("Figures: use the camera button on any chart for a PNG. Offsets of the shift "
               f"kernel are {', '.join(offset_labels(model.config.shift_range))}; +1 moves the "
