@@ -386,33 +386,39 @@ def memory_change(before: Any, after: Any, *, mark_rows: Sequence[int] = (),
     return go.Figure(traces, g.layout)
 
 
+def _lines(series: Mapping[str, Sequence[tuple[float, float]]], *, x_title: str, y_title: str,
+           x_hover: str, marker: int, height: int, x_axis: dict, y_axis: dict) -> go.Figure:
+    """One coloured line per named series of (x, y) points, legend on top."""
+    traces = [
+        dict(type="scatter", x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
+             name=name, marker={"size": marker},
+             line={"color": MODEL_COLORS.get(name, PALETTE[i % len(PALETTE)]), "width": 3},
+             hovertemplate=f"{name}<br>{x_hover}<br>{y_title} = %{{y:.4g}}<extra></extra>")
+        for i, (name, pts) in enumerate(series.items()) if pts
+    ]
+    layout = dict(
+        height=height, font=FONT, plot_bgcolor="white", margin={"l": 64, "r": 16, "t": 24, "b": 48},
+        xaxis={"title": {"text": x_title}, "gridcolor": "#eee", **x_axis},
+        yaxis={"title": {"text": y_title}, "gridcolor": "#eee", **y_axis},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+    )
+    return go.Figure(traces, layout)
+
+
 def error_curve(results: Mapping[str, Sequence[Mapping]], *, x: str = "length",
                 y: str = "bit_errors", y_title: str = "bit errors per sequence",
                 train_max: int | None = None, log_y: bool = False, height: int = 380
                 ) -> go.Figure:
     """One line per model of ``y`` against ``x`` (from evaluation rows, e.g.
     ``{"NTM": [{"length": 10, "bit_errors": 0.0}, ...]}``); the training range is shaded."""
-    fig = go.Figure()
-    for i, (name, rows) in enumerate(results.items()):
-        pts = sorted((r[x], r[y]) for r in rows if x in r and y in r)
-        if not pts:
-            continue
-        fig.add_trace(go.Scatter(
-            x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers", name=name,
-            line={"color": MODEL_COLORS.get(name, PALETTE[i % len(PALETTE)]), "width": 3},
-            marker={"size": 8},
-            hovertemplate=f"{name}<br>{x} = %{{x}}<br>{y_title} = %{{y:.4g}}<extra></extra>",
-        ))
+    series = {name: sorted((r[x], r[y]) for r in rows if x in r and y in r)
+              for name, rows in results.items()}
+    fig = _lines(series, x_title=x, y_title=y_title, x_hover=f"{x} = %{{x}}", marker=8,
+                 height=height, x_axis={"rangemode": "tozero"},
+                 y_axis={"type": "log"} if log_y else {"rangemode": "tozero"})
     if train_max is not None:
         fig.add_vrect(x0=0, x1=train_max, fillcolor="#2ca02c", opacity=0.08, line_width=0,
                       annotation_text="training range", annotation_position="top left")
-    fig.update_layout(
-        height=height, font=FONT, plot_bgcolor="white", margin={"l": 64, "r": 16, "t": 24, "b": 48},
-        xaxis={"title": {"text": x}, "gridcolor": "#eee", "rangemode": "tozero"},
-        yaxis={"title": {"text": y_title}, "gridcolor": "#eee",
-               "type": "log" if log_y else "linear", **({} if log_y else {"rangemode": "tozero"})},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-    )
     return fig
 
 
@@ -421,25 +427,11 @@ def learning_curves(curves: Mapping[str, Sequence[Mapping]], *, y: str = "cost",
                     height: int = 380) -> go.Figure:
     """``y`` against sequences seen, one line per model, log-x by default (the paper's
     Figure 3)."""
-    fig = go.Figure()
-    for i, (name, rows) in enumerate(curves.items()):
-        pts = [(r["sequences"], r[y]) for r in rows if r.get("sequences", 0) > 0 and y in r]
-        if not pts:
-            continue
-        fig.add_trace(go.Scatter(
-            x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers", name=name,
-            line={"color": MODEL_COLORS.get(name, PALETTE[i % len(PALETTE)]), "width": 3},
-            marker={"size": 5},
-            hovertemplate=f"{name}<br>%{{x:,}} sequences<br>{y_title} = %{{y:.4g}}<extra></extra>",
-        ))
-    fig.update_layout(
-        height=height, font=FONT, plot_bgcolor="white", margin={"l": 64, "r": 16, "t": 24, "b": 48},
-        xaxis={"title": {"text": "sequences seen"}, "type": "log" if log_x else "linear",
-               "gridcolor": "#eee"},
-        yaxis={"title": {"text": y_title}, "gridcolor": "#eee", "rangemode": "tozero"},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-    )
-    return fig
+    series = {name: [(r["sequences"], r[y]) for r in rows if r.get("sequences", 0) > 0 and y in r]
+              for name, rows in curves.items()}
+    return _lines(series, x_title="sequences seen", y_title=y_title,
+                  x_hover="%{x:,} sequences", marker=5, height=height,
+                  x_axis={"type": "log" if log_x else "linear"}, y_axis={"rangemode": "tozero"})
 
 
 __all__ = [

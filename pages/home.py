@@ -54,6 +54,7 @@ with cards[0], st.container(border=True):
         "of the weighting change, with the equation and the live numbers beside each heatmap. "
         "Every setting lives in the URL, so a link reproduces a lesson."
     )
+    st.page_link("pages/playground.py", label="Open the playground", icon=":material/arrow_forward:")
 with cards[1], st.container(border=True):
     st.markdown("##### :material/play_circle: Trained models, step by step")
     st.markdown(
@@ -61,6 +62,7 @@ with cards[1], st.container(border=True):
         "through a sequence, forward and back: each head's parameters and stages, the memory, "
         "what is read and written — on CPU or GPU."
     )
+    st.page_link("pages/stepper.py", label="Step a trained model", icon=":material/arrow_forward:")
 with cards[2], st.container(border=True):
     st.markdown("##### :material/trending_up: Generalisation and live training")
     st.markdown(
@@ -68,6 +70,9 @@ with cards[2], st.container(border=True):
         "LSTM without memory falls apart. Or train a small NTM yourself and watch its learning "
         "curve and its read/write weightings sharpen into the copy algorithm."
     )
+    st.page_link("pages/generalisation.py", label="Short vs long sequences",
+                 icon=":material/arrow_forward:")
+    st.page_link("pages/train.py", label="Train one yourself", icon=":material/arrow_forward:")
 
 st.divider()
 conv, lib = st.columns(2, gap="large")
