@@ -52,6 +52,7 @@ def save_model(model: nn.Module, path: str | os.PathLike, **metadata) -> Path:
     }
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a checkpoint is an ordinary, readable file
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
             f.flush()

@@ -288,18 +288,28 @@ def _parse_number(text: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def _quote(text: str, limit: int = 40) -> str:
+    """A URL value as a notice quotes it: long ones cut, backticks removed."""
+    text = text.replace("`", "'")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def parse_query(params: Mapping[str, str | list[str]]) -> tuple[Settings, list[str], set[str]]:
     """Settings from URL query parameters, never raising.
 
     Returns ``(settings, notices, given)``: ``notices`` says in words which values were clamped,
     snapped or ignored (non-numbers, unknown options or names, cells outside the memory);
     ``given`` names the parameters that set a value (clamped ones included).
-    Repeated parameters use their last value.
+    Repeated parameters use their last value, with a notice.
     """
     raw = {k: (v[-1] if isinstance(v, list) and v else v) for k, v in params.items()}
     raw = {k: v for k, v in raw.items() if isinstance(v, str)}
     values = dict(DEFAULTS)
-    notices: list[str] = []
+    notices: list[str] = [
+        f"`{k}` is given {len(v)} times in the link; using the last value."
+        for k, v in params.items()
+        if isinstance(v, list) and len(v) > 1
+    ]
     given: set[str] = set()
     # Structure first: the row indices' range depends on N, the key's length on M.
     order = ["N", "M", "R"] + [n for n in PARAMS if n not in ("N", "M", "R")]
@@ -307,7 +317,7 @@ def parse_query(params: Mapping[str, str | list[str]]) -> tuple[Settings, list[s
         if name not in raw:
             continue
         p, text = PARAMS[name], raw[name]
-        shown = f"`{name}={text}`"
+        shown = f"`{name}={_quote(text)}`"
         if p.kind == "choice":
             choice = text.strip().lower()
             if choice in p.choices:
@@ -351,19 +361,19 @@ def parse_query(params: Mapping[str, str | list[str]]) -> tuple[Settings, list[s
         match = _CELL_RE.match(name)
         if match is None:
             if name not in PARAMS and name not in STREAMLIT_PARAMS:
-                notices.append(f"unknown parameter `{name}` ignored.")
+                notices.append(f"unknown parameter `{_quote(name)}` ignored.")
             continue
         r, c = int(match[1]), int(match[2])
         number = _parse_number(text)
         if number is None:
-            notices.append(f"`{name}={text}` is not a number; cell edit ignored.")
+            notices.append(f"`{name}={_quote(text)}` is not a number; cell edit ignored.")
         elif r >= values["N"] or c >= values["M"]:
             notices.append(
                 f"`{name}` is outside the {values['N']} × {values['M']} memory; cell edit ignored."
             )
         else:
             if abs(number) > CELL_LIMIT:
-                notices.append(f"`{name}={text}` clamped to ±{CELL_LIMIT:g}.")
+                notices.append(f"`{name}={_quote(text)}` clamped to ±{CELL_LIMIT:g}.")
             cells[(r, c)] = number
     return clamp(Settings(values, tuple(sorted(cells.items())))), notices, given
 

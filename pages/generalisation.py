@@ -7,6 +7,7 @@ from ntm import generalisation as G
 from ntm import trace_figures as TF
 from ntm.app.models import shipped_any
 from ntm.app.navigation import ensure_app_navigation
+from ntm.app.query import checked_query
 from ntm.evaluate import points_for, task_of
 
 ensure_app_navigation()
@@ -32,6 +33,8 @@ task = task_of(next(iter(models.values())))
 
 # ------------------------------------------------------------------ Figures 4 and 5
 st.header("Target and output, length by length")
+for notice in checked_query({"gseed": (0, 10**6)}, {}):  # before the bound widget reads it
+    st.warning(notice, icon=":material/link_off:")
 ctrl = st.columns([1, 2.4, 3])
 seed = ctrl[0].number_input("Sequence seed", 0, 10**6, 1, key="gseed", bind="query-params",
                             help="The same random sequence is given to every model.")

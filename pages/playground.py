@@ -53,7 +53,8 @@ def _load_url_once() -> None:
     from another page (Streamlit forgets a page's widgets when another page runs)."""
     if "N" in st.session_state:
         return
-    settings, notices, given = pg.parse_query(st.query_params.to_dict())
+    query = {name: st.query_params.get_all(name) for name in st.query_params}
+    settings, notices, given = pg.parse_query(query)
     for name, value in pg.widget_values(settings).items():
         if name in given:
             st.session_state[name] = value

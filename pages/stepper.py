@@ -13,6 +13,7 @@ from ntm import episode as E
 from ntm import trace_figures as TF
 from ntm.app.models import devices, shipped_model, uploaded_model
 from ntm.app.navigation import ensure_app_navigation
+from ntm.app.query import checked_query
 from ntm.checkpoint import CheckpointError
 from ntm.figures import kernel_bar, offset_labels
 
@@ -34,9 +35,8 @@ trained = st.session_state.get("live_checkpoint")  # from the Train-it-yourself 
 choices = [m.key for m in models] + (["trained"] if trained else []) + ["upload"]
 labels = ({m.key: m.label for m in models} | {"trained": "the model you trained"}
           | {"upload": "upload a checkpoint…"})
-query = st.query_params.to_dict()
-_notices = E.query_notices(
-    query, {"seed": (0, 10**6), "t": (0, 10**6)} | {k: (1, v) for k, v in E.SIZE_LIMITS.items()},
+_notices = checked_query(  # may fix the URL and rerun, before any bound widget reads it
+    {"seed": (0, 10**6), "t": (0, 10**6)} | {k: (1, v) for k, v in E.SIZE_LIMITS.items()},
     {"model": choices, "device": devices(), "input": ["random", "typed"]},
 )
 for notice in _notices:
@@ -74,6 +74,14 @@ else:
 
 task = E.task_of(model)
 meta = model.metadata
+final = (meta.get("curve") or [{}])[-1].get("bit_errors")
+if final is not None and final >= 1:
+    st.warning(
+        f"This model has not learned its task: it still made {final:.1f} bit errors per sequence "
+        "on held-out data at the end of its training (see its model card in `assets/models/`). "
+        "Its heads are shown as they are: a look at addressing that has not found an algorithm.",
+        icon=":material/warning:",
+    )
 with st.expander(f"Model card: {meta.get('task', '?')}", icon=":material/badge:"):
     c = model.config
     card = st.columns(4)

@@ -22,7 +22,7 @@ def models_dir(tmp_path, monkeypatch):
     ntm.save_model(tiny_copy_model(), folder / "copy.pt", task="copy",
                    task_params={"bits": 8, "min_length": 1, "max_length": 20},
                    sequences_seen=1234, wall_time=60.0,
-                   curve=[{"sequences": 1000, "cost": 50.0, "bit_errors": 20.0}],
+                   curve=[{"sequences": 1000, "cost": 0.5, "bit_errors": 0.05}],
                    command="python -m ntm.train --task copy")
     monkeypatch.setattr(episode, "MODELS_DIR", folder)
     return folder

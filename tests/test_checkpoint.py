@@ -158,3 +158,12 @@ def test_zip_with_wrong_content_is_refused(tmp_path):
         z.writestr("archive/data.pkl", b"not a pickle")
     (tmp_path / "z.pt").write_bytes(buf.getvalue())
     expect_refusal(tmp_path / "z.pt", "not a readable checkpoint")
+
+
+def test_saved_file_has_ordinary_permissions(model, tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = save_model(model, tmp_path / "m.pt")
+    finally:
+        os.umask(old)
+    assert (path.stat().st_mode & 0o777) == 0o644

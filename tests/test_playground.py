@@ -81,7 +81,10 @@ def test_garbage_from_the_issue_gives_three_notices_and_valid_settings():
 
 def test_unknown_and_repeated_parameters():
     s, notices, _ = pg.parse_query({"betta": "5", "embed": "true", "g": ["0.1", "0.3"]})
-    assert notices == ["unknown parameter `betta` ignored."]
+    assert notices == [
+        "`g` is given 2 times in the link; using the last value.",
+        "unknown parameter `betta` ignored.",
+    ]
     assert s["g"] == 0.3  # the last of a repeated parameter
 
 

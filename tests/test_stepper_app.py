@@ -126,3 +126,17 @@ def test_two_sessions_share_the_model_but_not_their_runs(copy_path):
     for k, v in reloaded.state_dict().items():
         assert torch.equal(shared.state_dict()[k], v), k
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_a_model_that_did_not_learn_is_flagged(models_dir):
+    model = ntm.load_model(models_dir / "copy.pt")
+    ntm.save_model(model, models_dir / "copy.pt",
+                   curve=[{"sequences": 500, "cost": 60.0, "bit_errors": 30.0}])
+    at = run()
+    assert not at.exception, at.exception
+    assert any("has not learned its task" in w.value for w in at.warning)
+
+
+def test_a_trained_model_is_not_flagged(copy_path):
+    at = run()
+    assert not any("has not learned" in w.value for w in at.warning)

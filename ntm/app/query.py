@@ -1,0 +1,44 @@
+"""Check the URL of a page whose widgets use ``bind="query-params"``, before they read it.
+
+Streamlit seeds a bound widget from the link on its own and silently drops values it cannot
+use; for a few (``seed=inf`` in an integer ``st.number_input``) it raises instead. A page calls
+:func:`checked_query` before its first bound widget: values it cannot use are removed from the
+URL (repeated values cut to the last one) and the script reruns once, so the widgets only ever
+see usable values, the address bar says what the page shows, and the page gets one plain
+notice per problem to display. The rules themselves are :func:`ntm.episode.check_query`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import streamlit as st
+
+from ..episode import check_query
+
+
+def checked_query(limits: Mapping[str, tuple[int, int]], choices: Mapping[str, Sequence[str]],
+                  *, key: str = "_url_notices") -> list[str]:
+    """The notices to show for this page's link (empty when every value is usable).
+
+    May rerun the script once after fixing the URL; the notices survive that rerun in
+    ``st.session_state[key]``, with the link they left, so a stale entry is never shown and a
+    link that cannot be fixed never reruns twice.
+    """
+    params = _params()
+    notices, fixes = check_query(params, limits, choices)
+    previous = st.session_state.pop(key, None)
+    just_fixed = previous is not None and previous[1] == params
+    if fixes and not just_fixed:
+        for name, value in fixes.items():
+            if value is None:
+                del st.query_params[name]
+            else:
+                st.query_params[name] = value
+        st.session_state[key] = (notices, _params())
+        st.rerun()
+    return previous[0] if just_fixed else notices
+
+
+def _params() -> dict[str, list[str]]:
+    return {name: st.query_params.get_all(name) for name in st.query_params}
