@@ -2,6 +2,7 @@
 
     python benchmarks/bench_classroom.py                      # K = 10 and 30, real browsers
     python benchmarks/bench_classroom.py --clients ws         # the same script, no browsers
+    python benchmarks/bench_classroom.py --clients ws --k 30 --servers 2   # two processes
     python benchmarks/bench_classroom.py --k 30 --rounds 6 --stagger 0 --think 0   # worst case
 
 For each K this starts ``streamlit run explorer_app.py`` on a free loopback port (with the
@@ -40,7 +41,9 @@ is read after the warm-up, during the run (peak) and after every student has gon
 and this process tree's (the clients) are reported too.
 
 All traffic goes to 127.0.0.1 only; every wait has a time-out (``--action-timeout``) and each K
-has an overall deadline (``--deadline``), so the run always ends by itself.
+has an overall deadline (``--deadline``), so the run always ends by itself. With
+``--servers P`` it starts P server processes and sends student i to process ``i % P``, as a
+load balancer with session affinity would.
 """
 
 from __future__ import annotations
@@ -195,8 +198,8 @@ class Student:
     index: int
     seed: int
     length: int
-    gammas: list[float]  #: γ after each slider move (None where β moved)
-    betas: list[float]
+    gammas: list[float]  #: γ after each slider move
+    betas: list[float]  #: β after each slider move
     playground: list[np.ndarray]  #: expected sharpened stage: at open, then after each move
     stepper_beta: list[float]  #: expected write-head β at t = 0 .. rounds
     times: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in KINDS})

@@ -3,8 +3,9 @@ control on the page to a random value (seeded, so a failure replays exactly). No
 and every stage a student sees (read back from the Plotly figures the page sends) must be
 finite and sum to 1.
 
-About 0.1-0.2 s per rerun on a 2-core machine (the whole page script, not only the fragment, as
-AppTest runs it), so roughly a minute in all; marked ``slow``.
+About 0.12 s per rerun on the 2-core development machine (the whole page script, not only the
+fragment, as AppTest runs it): about 60 s in all at load average 2-3, more on a busier machine;
+marked ``slow``.
 """
 
 from __future__ import annotations

@@ -31,6 +31,9 @@ def heading(page) -> str:
 def test_stepper_steps_forward(page, app_url, artifacts):
     page.goto(f"{app_url}/stepper?seed=3&length=12")
     wait_for_app(page)
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=stPlotlyChart] .main-svg').length >= 8",
+        timeout=60_000)
     no_exception(page)
     assert figures(page).count() >= 8
     assert heading(page).startswith("t = 0 of 24")
