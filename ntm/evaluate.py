@@ -17,6 +17,7 @@ import itertools
 import json
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -81,13 +82,17 @@ def evaluate(
     seed: int = DEFAULT_SEED,
     batch_size: int = 250,
     device: torch.device | str = "cpu",
+    progress: Callable[[int, int, dict], None] | None = None,
 ) -> list[dict]:
-    """One row per point; each point gets its own seeded generator (``seed`` + index)."""
+    """One row per point; each point gets its own seeded generator (``seed`` + index).
+    ``progress(done, total, point)`` is called after each point."""
     model.eval()
     rows = []
     for i, point in enumerate(points):
         gen = torch.Generator().manual_seed(seed + i)
         rows.append(evaluate_point(model, task, point, sequences, gen, batch_size, device))
+        if progress is not None:
+            progress(i + 1, len(points), point)
     return rows
 
 

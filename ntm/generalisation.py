@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from . import episode
-from .evaluate import DEFAULT_SEED, evaluate_point, task_of
+from .evaluate import DEFAULT_SEED, evaluate, task_of
 from .tasks import Task
 
 #: The copy models compared on the page: display name -> checkpoint file name.
@@ -95,15 +95,9 @@ def reevaluate(
 ) -> list[dict]:
     """Evaluate on ``sequences`` fresh sequences per point (same seeding as
     ``python -m ntm.evaluate``), calling ``progress(done, total, point)`` after each point."""
-    task = task_of(model)
     device = next(model.parameters()).device
-    rows = []
-    for i, point in enumerate(points):
-        gen = torch.Generator().manual_seed(seed + i)
-        rows.append(evaluate_point(model, task, point, sequences, gen, device=device))
-        if progress is not None:
-            progress(i + 1, len(points), point)
-    return rows
+    return evaluate(model, task_of(model), list(points), sequences, seed, device=device,
+                    progress=progress)
 
 
 def size_key(rows: Sequence[dict]) -> str:

@@ -7,15 +7,20 @@ and writes PNGs to ``assets/screenshots/`` (``--out`` elsewhere). Needs Debian's
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
-from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, wait_healthy  # noqa: E402
+from ntm.app.local_server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    free_port,
+    start_server,
+    stop_server,
+    wait_healthy,
+)
 
 
 def settle(page, ms: int = 1500) -> None:
@@ -87,8 +92,7 @@ def main() -> None:
                 print(f"train: {frames} frames")
             browser.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_server(proc)
     print(f"screenshots in {out}")
 
 
