@@ -1,6 +1,6 @@
 """How fast does the copy NTM converge on this machine? (benchmark, not a test)
 
-    python benchmarks/bench_convergence.py [--seeds 0,1,2,3,4] [--paper-cap 1200] [--threads 0]
+    python benchmarks/bench_convergence.py [--seeds 0,1,2,3,4] [--paper-cap 1200] [--threads 1] [--jobs 2]
 
 For each seed, trains copy (Graves et al. 2014, section 4.1; L in [1, 20], N = 128, M = 20)
 with ``python -m ntm.train``'s defaults until the held-out bit errors per sequence fall below
@@ -15,10 +15,12 @@ Timings are wall-clock on a shared machine: other jobs on the same cores make th
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import torch
@@ -27,10 +29,13 @@ from ntm import train
 from ntm.tasks import CopyTask
 
 PAPER = ["--batch-size", "1", "--optimizer", "rmsprop", "--lr", "1e-4", "--momentum", "0.9",
-         "--clip-grad-value", "10", "--clip-grad-norm", "0"]
+         "--clip-grad-value", "10", "--clip-grad-norm", "0", "--lr-decay-below", "0"]
 
 
-def run(seed: int, extra: list[str], cap_s: float, out: Path, eval_every: int) -> dict:
+def run(seed: int, extra: list[str], cap_s: float, out: Path, eval_every: int,
+        threads: int = 0) -> dict:
+    if threads:
+        torch.set_num_threads(threads)
     argv = ["--task", "copy", "--seed", str(seed), "--max-seconds", str(cap_s),
             "--max-sequences", "10000000", "--eval-every", str(eval_every), "--no-progress",
             "--output", str(out), "--device", "cpu", *extra]
@@ -69,20 +74,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--paper-seeds", help="seeds for the paper's recipe (default: --seeds)")
     p.add_argument("--skip-paper", action="store_true")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="trainings at once, each in its own process (use at most one per core, "
+                        "with --threads 1, or the timings measure contention)")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     seeds = [int(s) for s in args.seeds.split(",")]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
     tmp = Path(tempfile.mkdtemp(prefix="bench_convergence_"))
-    ours, paper = {}, {}
-    for s in seeds:
-        ours[s] = run(s, [], args.cap, tmp / f"default_{s}.pt", 1000)
-        print(f"default recipe seed {s}: {fmt(ours[s])}", flush=True)
+    jobs = [("default", s, [], args.cap) for s in seeds]
     if not args.skip_paper:
-        for s in [int(x) for x in (args.paper_seeds or args.seeds).split(",")]:
-            paper[s] = run(s, PAPER, args.paper_cap, tmp / f"paper_{s}.pt", 1000)
-            print(f"paper recipe   seed {s}: {fmt(paper[s])}", flush=True)
+        jobs += [("paper", int(s), PAPER, args.paper_cap)
+                 for s in (args.paper_seeds or args.seeds).split(",")]
+    results: dict[str, dict[int, dict]] = {"default": {}, "paper": {}}
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(run, s, extra, cap, tmp / f"{kind}_{s}.pt", 1000, args.threads):
+                   (kind, s) for kind, s, extra, cap in jobs}
+        for future in as_completed(futures):
+            kind, s = futures[future]
+            results[kind][s] = future.result()
+            print(f"{kind:>7} recipe seed {s}: {fmt(results[kind][s])}", flush=True)
+    ours, paper = results["default"], results["paper"]
 
     print("\n| seed | default: wall time (s) | default: sequences | paper: wall time (s) | paper: sequences |")
     print("|---:|---:|---:|---:|---:|")

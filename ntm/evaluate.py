@@ -102,15 +102,17 @@ def held_out_score(
     sequences: int,
     generator: torch.Generator,
     device: torch.device | str = "cpu",
+    points: list[dict] | None = None,
 ) -> tuple[float, float]:
     """Mean bit errors and cost (bits) per sequence over the task's whole training range.
 
     The ``sequences`` are spread evenly over :meth:`Task.training_points` (at least one per
     point), so every training length counts equally; used for the training convergence test.
+    ``points`` narrows the range (a curriculum stage).
     """
     was_training = model.training
     model.eval()
-    points = task.training_points()
+    points = points or task.training_points()
     per_point = max(1, -(-sequences // len(points)))
     errs, costs = [], []
     with torch.no_grad():
@@ -152,6 +154,27 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+#: The saved training options a model card lists (so a card stays true when defaults change).
+CARD_SETTINGS = ("controller", "controller_size", "memory_rows", "memory_width", "batch_size",
+                 "optimizer", "lr", "momentum", "clip_grad_norm", "clip_grad_value",
+                 "lr_decay_below", "lr_decay", "curriculum", "curriculum_threshold",
+                 "gate_bias", "lstm_hidden", "lstm_layers")
+
+
+def _settings_line(args: dict) -> list[str]:
+    """The card's "Settings" line: the run's own options, as saved in the checkpoint."""
+    if not args:
+        return []
+    skip = {"momentum"} if args.get("optimizer") != "rmsprop" else set()
+    if args.get("model") == "lstm":
+        skip |= {"controller", "controller_size", "memory_rows", "memory_width", "gate_bias"}
+    else:
+        skip |= {"lstm_hidden", "lstm_layers"}
+    shown = [f"`{k}={args[k]}`" for k in CARD_SETTINGS if k not in skip and args.get(k) is not None]
+    return ["- Settings as saved in the checkpoint (the run's options after its last command, "
+            "whatever today's defaults are): " + ", ".join(shown)]
+
+
 def model_card(model: nn.Module, path: str, rows: list[dict], eval_command: str, notes: str = "") -> str:
     """A markdown model card: what was trained, how, for how long, and how well it does."""
     from .baseline import parameter_count
@@ -174,6 +197,7 @@ def model_card(model: nn.Module, path: str, rows: list[dict], eval_command: str,
         "",
         *[f"      {c}" for c in meta.get("commands", [meta.get("command", "?")])],
         "",
+        *_settings_line(meta.get("args") or {}),
         f"- Seed: {meta.get('seed')}",
         f"- Sequences seen: {meta.get('sequences_seen')} ({meta.get('steps')} steps)",
         f"- Wall time: {wall:.0f} s on a shared 2-core CPU (other jobs ran beside it, "

@@ -70,6 +70,19 @@ class Heads(nn.Module):
             add=torch.tanh(add),
         )
 
+    @torch.no_grad()
+    def set_gate_bias(self, value: float) -> None:
+        """Set every head's interpolation-gate bias (an initialisation choice).
+
+        A negative value starts the heads location-based (``g = sigmoid(value)`` near 0 keeps
+        the previous weighting, eq 7), so a write head moves along memory by its shift instead of
+        jumping back, by content, to a row it wrote before; content addressing is learned on top.
+        """
+        per_head = sum(self.sizes)
+        gate = self.sizes[0] + self.sizes[1]  # after the key and beta
+        bias = self.addressing.bias.view(self.read_count + self.write_count, per_head)
+        bias[:, gate] = value
+
     def split(self, params: HeadParams) -> tuple[HeadParams, HeadParams]:
         """Views of the read heads' and the write heads' parameters."""
         r = self.read_count

@@ -52,6 +52,7 @@ class LiveConfig:
     read_heads: int = 1
     write_heads: int = 1
     batch_size: int = 8
+    optimizer: str = "adam"  #: Adam at 3e-3 trains these small presets in about a minute
     lr: float = 3e-3
     seed: int = 0
     device: str = "cpu"
@@ -77,7 +78,7 @@ class LiveConfig:
                 f"--max-length {self.max_length} --memory-rows {self.memory_rows} "
                 f"--memory-width {self.memory_width} --controller {self.controller} "
                 f"--controller-size {self.controller_size} --batch-size {self.batch_size} "
-                f"--lr {self.lr:g} --seed {self.seed}")
+                f"--optimizer {self.optimizer} --lr {self.lr:g} --seed {self.seed}")
 
 
 #: Presets shown on the page (all converge in about a minute or two on a laptop CPU).

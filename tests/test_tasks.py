@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -140,3 +141,33 @@ def test_task_params_round_trip():
         task = make_task(name, **params)
         assert type(task).from_params(task.params()) == task
         assert make_task(name, **task.params()) == task
+
+
+@pytest.mark.parametrize("name", ["copy", "repeat-copy", "associative-recall"])
+@pytest.mark.parametrize("stages", [1, 2, 4, 50])
+def test_curriculum_stages_are_nested_and_end_with_the_whole_range(name, stages):
+    task = make_task(name)
+    plan = task.curriculum(stages)
+    assert 1 <= len(plan) <= stages
+    assert plan[-1] == task.training_points()
+    for easier, harder in zip(plan, plan[1:], strict=False):
+        assert len(easier) < len(harder)
+        assert all(p in harder for p in easier)
+    # the first stage really is easier: its largest sizes are below the task's largest
+    if len(plan) > 1:
+        key = next(iter(plan[0][0]))
+        assert max(p[key] for p in plan[0]) < max(p[key] for p in plan[-1])
+
+
+def test_copy_curriculum_by_hand():
+    lengths = [[p["length"] for p in stage] for stage in CopyTask().curriculum(4)]
+    assert [max(s) for s in lengths] == [6, 11, 16, 20]
+    assert all(min(s) == 1 for s in lengths)
+
+
+def test_sample_from_draws_only_the_given_points():
+    task = RepeatCopyTask()
+    points = [{"length": 2, "repeats": 3}, {"length": 4, "repeats": 1}]
+    gen = torch.Generator().manual_seed(3)
+    seen = {(b.info["length"], b.info["repeats"]) for b in (task.sample_from(2, gen, points) for _ in range(40))}
+    assert seen == {(2, 3), (4, 1)}

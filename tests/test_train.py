@@ -167,3 +167,101 @@ def test_keep_best_and_export(tmp_path):
     small = ntm.load_model(tmp_path / "small.pt")
     assert "training_state" not in small.metadata and small.metadata["sequences_seen"] == 240
     assert (tmp_path / "small.pt").stat().st_size < (tmp_path / "m.pt").stat().st_size
+
+
+def test_curriculum_moves_through_its_stages_and_resumes_on_the_same_stage(tmp_path):
+    # a threshold no model misses: the run climbs one stage per evaluation
+    cur = ["--max-length", "8", "--curriculum", "4", "--curriculum-threshold", "1e9"]
+    straight = run(tmp_path, *cur, "--max-sequences", "320", name="straight.pt")
+    stages = [p["stage"] for p in straight["curve"]]
+    assert stages == [1, 2, 3, 4]
+    assert [p["stage_bit_errors"] for p in straight["curve"]][-1] == straight["curve"][-1]["bit_errors"]
+    run(tmp_path, *cur, "--max-sequences", "160", name="resumed.pt")
+    args = train.build_parser().parse_args(
+        ["--output", str(tmp_path / "resumed.pt"), "--resume", "--max-sequences", "320", "--no-progress"]
+    )
+    resumed = train.train(args, command="resume")
+    assert [p["stage"] for p in resumed["curve"]] == stages
+    a = ntm.load_model(tmp_path / "straight.pt")
+    b = ntm.load_model(tmp_path / "resumed.pt")
+    for va, vb in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
+        assert torch.equal(va, vb)
+
+
+def test_curriculum_does_not_declare_convergence_before_the_last_stage(tmp_path):
+    # an unreachable stage threshold keeps the run on stage 1; a huge target would otherwise
+    # stop it at the first evaluation
+    result = run(
+        tmp_path, "--max-length", "8", "--curriculum", "4", "--curriculum-threshold", "-1",
+        "--target-bit-errors", "1e9", "--max-sequences", "240",
+    )
+    assert result["status"] == "budget"
+    assert {p["stage"] for p in result["curve"]} == {1}
+    plain = run(tmp_path, "--target-bit-errors", "1e9", "--max-sequences", "240", name="p.pt")
+    assert plain["status"] == "converged" and plain["sequences_seen"] == 80
+
+
+def test_lr_decays_once_when_the_held_out_errors_fall_below_the_threshold(tmp_path):
+    result = run(tmp_path, "--lr-decay-below", "1e9", "--lr-decay", "0.5", "--lr", "2e-3",
+                 "--target-bit-errors", "0", "--max-sequences", "240")
+    assert [p["lr"] for p in result["curve"]] == pytest.approx([1e-3, 1e-3, 1e-3])
+    off = run(tmp_path, "--lr-decay-below", "0", "--lr", "1e-3", "--target-bit-errors", "0",
+              "--max-sequences", "160", name="off.pt")
+    assert [p["lr"] for p in off["curve"]] == pytest.approx([1e-3, 1e-3])
+
+
+def test_gate_bias_starts_every_head_location_based(tmp_path):
+    run(tmp_path, "--gate-bias", "-3", "--max-sequences", "8", "--eval-every", "8")
+    args = train.build_parser().parse_args([*TINY, "--gate-bias", "-3"])
+    torch.manual_seed(args.seed)
+    model = train.make_model(args, CopyTask(max_length=3))
+    model.heads.set_gate_bias(-3.0)
+    params = model.heads(torch.zeros(2, args.controller_size))  # zero controller output: biases only
+    assert torch.allclose(params.gate, torch.sigmoid(torch.tensor(-3.0)).expand_as(params.gate))
+    assert not torch.allclose(params.beta, torch.sigmoid(torch.tensor(-3.0)).expand_as(params.beta))
+
+
+def test_resume_keeps_saved_evaluation_settings_unless_given(tmp_path):
+    run(tmp_path, "--target-bit-errors", "0", "--max-sequences", "80")
+
+    def resume(*extra):
+        args = train.build_parser().parse_args(
+            ["--output", str(tmp_path / "m.pt"), "--resume", "--no-progress", *extra]
+        )
+        return train.train(args, command="resume")
+
+    kept = resume("--max-sequences", "160")  # saved target 0: never stops early
+    assert kept["status"] == "budget" and kept["sequences_seen"] == 160
+    given = resume("--max-sequences", "800", "--target-bit-errors", "1e9", "--eval-every", "40")
+    assert given["status"] == "converged" and given["sequences_seen"] == 200
+    saved = ntm.load_model(tmp_path / "m.pt").metadata["args"]
+    assert saved["target_bit_errors"] == 1e9 and saved["eval_every"] == 40
+
+
+def test_a_threshold_given_on_resume_schedules_one_more_decay(tmp_path):
+    run(tmp_path, "--lr-decay-below", "1e9", "--lr-decay", "0.5", "--lr", "1e-3", "--target-bit-errors", "0",
+        "--max-sequences", "80")
+    args = train.build_parser().parse_args(
+        ["--output", str(tmp_path / "m.pt"), "--resume", "--no-progress", "--max-sequences", "160"]
+    )
+    assert train.train(args, command="r1")["curve"][-1]["lr"] == pytest.approx(5e-4)
+    args = train.build_parser().parse_args(
+        ["--output", str(tmp_path / "m.pt"), "--resume", "--no-progress", "--max-sequences", "240",
+         "--lr-decay-below", "1e9", "--lr-decay", "0.1"]
+    )
+    assert train.train(args, command="r2")["curve"][-1]["lr"] == pytest.approx(5e-5)
+
+
+def test_model_card_lists_the_commands_the_saved_settings_and_the_table(tmp_path):
+    run(tmp_path, "--max-sequences", "80", "--optimizer", "adam", "--lr", "2e-3")
+    card = tmp_path / "m.md"
+    code = evaluate.main(["--model", str(tmp_path / "m.pt"), "--lengths", "2,5", "--sequences",
+                          "10", "--card", str(card), "--notes", "- a note"])
+    assert code == 0
+    text = card.read_text()
+    assert "      test" in text  # the training command recorded by run()
+    settings = next(line for line in text.splitlines() if line.startswith("- Settings"))
+    assert "`optimizer=adam`" in settings and "`lr=0.002`" in settings
+    assert "momentum" not in settings and "lstm_hidden" not in settings
+    assert "| 2 | 10 |" in text and "| 5 | 10 |" in text
+    assert text.rstrip().endswith("- a note")

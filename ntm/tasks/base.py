@@ -105,6 +105,33 @@ class Task:
     def training_points(self) -> list[dict]:
         raise NotImplementedError  # pragma: no cover - abstract
 
+    def curriculum(self, stages: int) -> list[list[dict]]:
+        """Nested subsets of :meth:`training_points`, easiest first; the last is all of them.
+
+        Stage ``s`` of ``stages`` keeps the points whose every size (length, repeats, items) is
+        at most ``min + ceil((max - min) * s / stages)``: for copy on ``L`` in ``[1, 20]`` with 4
+        stages, lengths up to 6, 11, 16 and 20. Stages that would repeat the previous one are
+        dropped. Used by ``python -m ntm.train --curriculum`` (short sequences first: each
+        step is cheaper and the addressing pattern is learned before the counting is).
+        """
+        if stages < 1:
+            raise ValueError(f"stages must be >= 1, got {stages}")
+        points = self.training_points()
+        keys = list(points[0])
+        lo = {k: min(p[k] for p in points) for k in keys}
+        hi = {k: max(p[k] for p in points) for k in keys}
+        out: list[list[dict]] = []
+        for s in range(1, stages + 1):
+            cap = {k: lo[k] + math.ceil((hi[k] - lo[k]) * s / stages) for k in keys}
+            subset = [p for p in points if all(p[k] <= cap[k] for k in keys)]
+            if not out or len(subset) > len(out[-1]):
+                out.append(subset)
+        return out
+
+    def sample_from(self, batch_size: int, generator: torch.Generator, points: list[dict]) -> Batch:
+        """A training batch whose sizes are one of ``points``, chosen uniformly."""
+        return self.batch(batch_size, generator, **points[randint(0, len(points) - 1, generator)])
+
     def params(self) -> dict:
         """The task's parameters as plain data (what a checkpoint stores)."""
         return asdict(self)
