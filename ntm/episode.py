@@ -291,9 +291,9 @@ def describe_episode(ep: Episode) -> list[tuple[str, int | None]]:
         if back:
             t0 = back[0]
             gate = float(ep.trace.read.gate[t0, 0, 0])
-            how = f"by content (g = {gate:.2f})" if gate > 0.5 else f"(g = {gate:.2f})"
+            how = f", by content (g = {gate:.2f})" if gate > 0.5 else f" (g = {gate:.2f})"
             notes.append((f"At step {t0} the read head's focus jumps to row {first_row}, the row "
-                          f"the first vector was written to — back to the start, {how}.", t0))
+                          f"the first vector was written to — back to the start{how}.", t0))
         else:
             read_jumps = [m for m in moves if m.head == "read" and m.index == 0
                           and m.step >= length and abs(m.offset) >= 2]
@@ -307,16 +307,59 @@ def describe_episode(ep: Episode) -> list[tuple[str, int | None]]:
             notes.append((f"While it writes the copy back, the read head {_rows(off)} on "
                           f"{share:.0%} of the output steps, reading the vectors in order.",
                           length + 1))
+        if ep.task.name == "repeat-copy":
+            returns = [t for t in range(length + 1, ep.steps - 1)
+                       if read_rows[t] == first_row and read_rows[t - 1] != first_row]
+            repeats = ep.info["repeats"]
+            if returns:
+                shown = ", ".join(str(t) for t in returns[:6]) + (" …" if len(returns) > 6 else "")
+                notes.append((f"It jumps back to row {first_row} {len(returns)} more time"
+                              f"{'s' if len(returns) != 1 else ''} (steps {shown}), once before "
+                              f"each further copy; {repeats} cop{'ies were' if repeats != 1 else 'y was'} "
+                              "asked for.", returns[0]))
+            end = ep.steps - 1
+            marker = float(ep.outputs[end, -1])
+            said = "emits" if marker > 0.5 else "misses"
+            notes.append((f"At the last step ({end}) it {said} the end marker (output "
+                          f"{marker:.2f}); to time it, it must count the copies it has made.",
+                          end))
     else:
-        big = [m for m in jumps(ep.trace) if m.head == "read" and m.index == 0]
-        if big:
-            last = big[-1]
-            notes.append((f"At step {last.step} the read head jumps from row {last.from_row} to row "
-                          f"{last.to_row}: it found the queried item by content and moves to the "
-                          "item stored after it.", last.step))
+        notes += _recall_notes(ep, moves)
     errors = ep.bit_errors
     notes.append((f"{errors} bit error{'s' if errors != 1 else ''} on this sequence "
                   f"(cost {ep.cost_bits:.2f} bits).", None))
+    return notes
+
+
+def _recall_notes(ep: Episode, moves: list[FocusMove]) -> list[tuple[str, int | None]]:
+    """Associative recall: where the items went, the lookup jump, and where the answer is read.
+
+    The layout follows :class:`~ntm.tasks.AssociativeRecallTask`: item ``j`` is a delimiter at
+    step ``(L+1) j`` followed by its ``L`` vectors; then the query and the ``L`` answer steps.
+    """
+    notes: list[tuple[str, int | None]] = []
+    k, q, size = ep.info["items"], ep.info["query"], ep.task.item_length
+    stride = size + 1
+    off, share = typical_offset(moves, "write", range(1, k * stride))
+    notes.append((f"While the {k} items arrive (steps 0–{k * stride - 1}) the write head "
+                  f"{_rows(off)} on {share:.0%} of the steps, so each item's vectors lie in "
+                  "consecutive rows.", 0))
+    big = [m for m in jumps(ep.trace) if m.head == "read" and m.index == 0]
+    if big:
+        last = big[-1]
+        notes.append((f"At step {last.step} the read head jumps from row {last.from_row} to row "
+                      f"{last.to_row}: it found the queried item (item {q + 1} of {k}) by content "
+                      "and moves on to the item stored after it.", last.step))
+    write_rows = ep.trace.write.weights[:, 0, 0].argmax(-1)
+    read_rows = ep.trace.read.weights[:, 0, 0].argmax(-1)
+    stored = [int(write_rows[(q + 1) * stride + 1 + v]) for v in range(size)]
+    answer = range(ep.steps - size, ep.steps)
+    read = [int(read_rows[t]) for t in answer]
+    first = (q + 1) * stride + 1
+    notes.append((f"On the answer steps ({answer[0]}–{answer[-1]}) the read head is on rows "
+                  f"{', '.join(map(str, read))}; item {q + 2}, the answer, was written to rows "
+                  f"{', '.join(map(str, stored))} (steps {first}–{first + size - 1}).",
+                  answer[0]))
     return notes
 
 

@@ -10,7 +10,8 @@ its diverging scale. No Streamlit here.
 * :func:`stage_panel`: one head's four addressing stages at one step, side by side;
 * :func:`vector_bars`: a key, erase, add or read vector as bars;
 * :func:`memory_change`: the memory after a write and what the write changed;
-* :func:`error_curve` and :func:`learning_curves`: the generalisation page's line charts.
+* :func:`error_curve` and :func:`learning_curves`: the generalisation page's line charts;
+* :func:`evaluation_heatmap`: an evaluation over length x repeats (repeat copy).
 """
 
 from __future__ import annotations
@@ -44,8 +45,11 @@ STAGE_NAMES = ("previous w<sub>t−1</sub>", "content w<sup>c</sup>", "gated w<s
 
 def focus_window(weights: Any, threshold: float = 0.1, margin: int = 2, min_rows: int = 10
                  ) -> list[int]:
-    """The memory rows that ever carry more than ``threshold`` weight, as one circular window.
+    """The memory rows a head focuses on, as one circular window.
 
+    A row counts when, at some step, it carries more than ``threshold`` weight and at least
+    half of that step's peak weight: a blurred step (a learned initial weighting spread over
+    a few far-apart rows, say) does not stretch the window over rows nothing happens in.
     ``weights`` is ``(T, N)`` (stack several heads' weightings along T to cover them all).
     Memory is circular, so a model that writes rows 110..127 and then 0..5 gets the window
     ``[108, ..., 127, 0, ..., 7]``, in that order. Used to zoom whole-episode plots onto the rows
@@ -53,7 +57,8 @@ def focus_window(weights: Any, threshold: float = 0.1, margin: int = 2, min_rows
     """
     w = as_array(weights)
     n = w.shape[1]
-    used = np.flatnonzero(w.max(axis=0) > threshold)
+    strong = (w > threshold) & (w >= 0.5 * w.max(axis=1, keepdims=True))
+    used = np.flatnonzero(strong.any(axis=0))
     if used.size == 0:
         return list(range(n))
     gaps = np.diff(np.append(used, used[0] + n))  # circular gaps between used rows
@@ -422,6 +427,51 @@ def error_curve(results: Mapping[str, Sequence[Mapping]], *, x: str = "length",
     return fig
 
 
+def evaluation_heatmap(rows: Sequence[Mapping], *, x: str = "length", y: str = "repeats",
+                       value: str = "bits_wrong_pct", value_title: str = "% bits wrong",
+                       train_max: tuple[int, int] | None = None, height: int = 420
+                       ) -> go.Figure:
+    """An evaluation over two sizes (repeat copy: length x repeats) as a heatmap of ``value``.
+
+    Each cell is labelled with its value; cells with no evaluation stay blank. ``train_max``
+    (``(x_max, y_max)``) outlines the training range, so what lies outside it reads as
+    generalisation.
+    """
+    xs = sorted({int(r[x]) for r in rows if x in r and y in r})
+    ys = sorted({int(r[y]) for r in rows if x in r and y in r})
+    z = np.full((len(ys), len(xs)), np.nan)
+    for r in rows:
+        if x in r and y in r and value in r:
+            z[ys.index(int(r[y])), xs.index(int(r[x]))] = float(r[value])
+    text = [["" if np.isnan(v) else f"{v:.2g}" for v in row] for row in z]
+    zmax = max(1.0, float(np.nanmax(z)) if np.isfinite(z).any() else 1.0)
+    trace = dict(
+        type="heatmap", z=z, x=[str(v) for v in xs], y=[str(v) for v in ys], text=text,
+        texttemplate="%{text}", textfont={"size": 11}, zmin=0, zmax=zmax,
+        colorscale=[[0.0, "#ffffff"], [0.02, "#fee8c8"], [0.3, "#fc8d59"], [1.0, "#7f0000"]],
+        colorbar={"thickness": 12, "title": {"text": value_title}}, xgap=1, ygap=1,
+        hovertemplate=f"{x} %{{x}}, {y} %{{y}}<br>{value_title}: %{{z:.4g}}<extra></extra>",
+    )
+    layout = dict(
+        height=height, font=FONT, plot_bgcolor=GRID_COLOR,
+        margin={"l": 64, "r": 16, "t": 24, "b": 48},
+        xaxis={"title": {"text": x}, "type": "category"},
+        yaxis={"title": {"text": y}, "type": "category"},
+    )
+    fig = go.Figure([trace], layout)
+    if train_max is not None:
+        inside_x = [i for i, v in enumerate(xs) if v <= train_max[0]]
+        inside_y = [i for i, v in enumerate(ys) if v <= train_max[1]]
+        if inside_x and inside_y:
+            fig.add_shape(type="rect", x0=min(inside_x) - 0.5, x1=max(inside_x) + 0.5,
+                          y0=min(inside_y) - 0.5, y1=max(inside_y) + 0.5,
+                          line={"color": "#2ca02c", "width": 2.5})
+            fig.update_layout(title={"text": "training range outlined in green",
+                                     "font": {"size": 13, "color": "#2ca02c"}, "x": 0.01},
+                              margin={"t": 40})
+    return fig
+
+
 def learning_curves(curves: Mapping[str, Sequence[Mapping]], *, y: str = "cost",
                     y_title: str = "cost (bits per sequence)", log_x: bool = True,
                     height: int = 380) -> go.Figure:
@@ -438,6 +488,7 @@ __all__ = [
     "BITS_COLORSCALE",
     "episode_grid",
     "error_curve",
+    "evaluation_heatmap",
     "focus_window",
     "learning_curves",
     "memory_change",

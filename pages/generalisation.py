@@ -119,10 +119,20 @@ if others:
             st.subheader(name)
             if rows:
                 key = G.size_key(rows)
+                task = task_of(shipped_any(path))
                 if key == "items":
+                    st.caption("Bit errors per sequence against the number of items; the paper "
+                               "reports about 2 at 10 items for its NTMs.")
                     st.plotly_chart(TF.error_curve({"NTM": rows}, x="items",
-                                                   train_max=task_of(shipped_any(path)).max_items),
+                                                   train_max=task.max_items),
                                     config=PLOT, key=f"curve_{name}")
+                elif "repeats" in rows[0]:
+                    st.caption("% of scored bits wrong for each sequence length and number of "
+                               "repeats; the green box is the training range, the rest is "
+                               "generalisation to longer sequences and more repeats.")
+                    st.plotly_chart(TF.evaluation_heatmap(
+                        rows, train_max=(task.max_length, task.max_repeats)),
+                        config=PLOT, key=f"heat_{name}")
                 st.dataframe(G.table(rows), hide_index=True)
             else:
                 st.caption("No stored evaluation.")

@@ -71,6 +71,12 @@ def main() -> None:
                 page.goto(f"{url}/stepper?length=120&t=160")
                 settle(page)
                 page.screenshot(path=out / "stepper-L120.png")
+                page.goto(f"{url}/stepper?model=repeat-copy&length=5&repeats=3&t=12")
+                settle(page)
+                page.screenshot(path=out / "stepper-repeat-copy.png")
+                page.goto(f"{url}/stepper?model=associative-recall&items=5&t=26")
+                settle(page)
+                page.screenshot(path=out / "stepper-associative-recall.png")
             if not only or "generalisation" in only:
                 page.goto(f"{url}/generalisation")
                 settle(page, 3000)

@@ -2,6 +2,7 @@
 
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -202,3 +203,37 @@ def test_curves():
     assert list(fig.data[0].x) == [10, 20] and fig.data[1].name == "LSTM"
     fig = TF.learning_curves({"NTM": [{"sequences": 100, "cost": 9.0}, {"sequences": 0, "cost": 1}]})
     assert list(fig.data[0].x) == [100] and fig.layout.xaxis.type == "log"
+
+
+@pytest.mark.parametrize("seed,length,repeats", [(1, 5, 3), (2, 3, 6), (3, 8, 2)])
+def test_narration_counts_the_shipped_repeat_copy_models_jumps_back(seed, length, repeats):
+    model = E.load_ntm(Path(__file__).resolve().parents[1] / "assets" / "models" / "repeat-copy.pt")
+    task = E.task_of(model)
+    ep = E.run_episode(model, task, E.random_batch(task, seed, length=length, repeats=repeats))
+    assert ep.bit_errors == 0
+    text = " ".join(n for n, _ in E.describe_episode(ep))
+    back = repeats - 1
+    assert f"{back} more time{'s' if back != 1 else ''}" in text, text
+    assert f"At the last step ({ep.steps - 1}) it emits the end marker" in text
+
+
+def test_focus_window_ignores_faint_spots_of_a_blurred_step():
+    w = np.zeros((4, 128))
+    w[0, [10, 11, 46, 97]] = [0.21, 0.43, 0.12, 0.16]  # a spread initial weighting
+    w[1:, [11, 12, 13]] = np.eye(3)
+    rows = TF.focus_window(w, margin=1, min_rows=4)
+    assert rows == [10, 11, 12, 13, 14]
+
+
+def test_narration_of_the_shipped_associative_recall_model_names_the_answer_rows():
+    model = E.load_ntm(Path(__file__).resolve().parents[1] / "assets" / "models"
+                       / "associative-recall.pt")
+    task = E.task_of(model)
+    ep = E.run_episode(model, task, E.random_batch(task, 1, items=5))
+    notes = E.describe_episode(ep)
+    text = " ".join(n for n, _ in notes)
+    assert "While the 5 items arrive (steps 0–19) the write head moves" in text
+    q = ep.info["query"]
+    written = ep.trace.write.weights[:, 0, 0].argmax(-1)[(q + 1) * 4 + 1:(q + 1) * 4 + 4]
+    assert f"was written to rows {', '.join(str(int(r)) for r in written)}" in text
+    assert any(step == ep.steps - 3 for _, step in notes)

@@ -78,3 +78,33 @@ def test_page_without_models_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(ntm.episode, "MODELS_DIR", tmp_path)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception and "No shipped copy models" in at.warning[0].value
+
+
+def test_evaluation_heatmap_puts_each_row_in_its_cell_and_outlines_the_training_range():
+    from ntm import trace_figures as TF
+
+    rows = [{"length": n, "repeats": r, "bits_wrong_pct": n * 10 + r}
+            for n in (1, 5, 20) for r in (1, 10, 20) if (n, r) != (20, 1)]
+    fig = TF.evaluation_heatmap(rows, train_max=(10, 10))
+    z = np.array(fig.data[0].z, dtype=float)
+    assert list(fig.data[0].x) == ["1", "5", "20"] and list(fig.data[0].y) == ["1", "10", "20"]
+    for row in rows:
+        i = ["1", "10", "20"].index(str(row["repeats"]))
+        j = ["1", "5", "20"].index(str(row["length"]))
+        assert z[i, j] == row["bits_wrong_pct"]
+        assert fig.data[0].text[i][j] == f"{row['bits_wrong_pct']:.2g}"
+    assert np.isnan(z[0, 2]) and fig.data[0].text[0][2] == ""  # (20, 1) was not evaluated
+    [box] = fig.layout.shapes  # lengths 1 and 5, repeats 1 and 10: columns 0-1, rows 0-1
+    assert (box.x0, box.x1, box.y0, box.y1) == (-0.5, 1.5, -0.5, 1.5)
+    assert fig.data[0].zmin == 0
+
+
+def test_the_page_draws_the_repeat_copy_heatmap_and_the_recall_curve():
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "generalisation.py"),
+                           default_timeout=60).run()
+    assert not at.exception, at.exception
+    headers = [h.value for h in at.subheader]
+    assert "Repeat copy NTM" in headers and "Associative recall NTM" in headers
+    ids = [chart.proto.id for chart in at.get("plotly_chart")]
+    assert any(i.endswith("heat_Repeat copy NTM") for i in ids), ids
+    assert any(i.endswith("curve_Associative recall NTM") for i in ids), ids

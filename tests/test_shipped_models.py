@@ -18,15 +18,14 @@ from ntm.evaluate import evaluate, task_of
 MODELS = Path(__file__).resolve().parent.parent / "assets" / "models"
 
 #: name -> (model type, task, evaluation point, sequences, largest allowed mean bit errors/seq).
-#: The copy NTM must be perfect at L = 10. The others are held to what was shipped (see their
-#: model cards): the LSTM baseline fits short copies; repeat copy and associative recall are not
-#: converged, so they are only required to beat chance clearly (chance: half the scored bits,
-#: 117 at L = 5 with 5 repeats, 9 for one recalled item).
+#: The copy NTM must be perfect at L = 10; repeat copy and associative recall, trained to under
+#: 0.1 bit errors per sequence in range (see their model cards), get some slack for 50
+#: sequences. The LSTM baseline only has to fit short copies.
 EXPECTED = {
     "copy": ("ntm", "copy", {"length": 10}, 50, 0.0),
     "copy-lstm": ("lstm", "copy", {"length": 10}, 50, 2.0),
-    "repeat-copy": ("ntm", "repeat-copy", {"length": 5, "repeats": 5}, 50, 90.0),
-    "associative-recall": ("ntm", "associative-recall", {"items": 4}, 50, 6.0),
+    "repeat-copy": ("ntm", "repeat-copy", {"length": 8, "repeats": 7}, 50, 0.5),
+    "associative-recall": ("ntm", "associative-recall", {"items": 5}, 50, 0.5),
 }
 SHIPPED = sorted(p.stem for p in MODELS.glob("*.pt"))
 
