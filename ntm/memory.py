@@ -34,8 +34,7 @@ def erase(memory: Tensor, weighting: Tensor, erase_vector: Tensor) -> Tensor:
     """
     w, e = _heads(weighting, erase_vector)
     keep = 1 - w.unsqueeze(-1) * e.unsqueeze(-2)  # (B, H, N, M)
-    # one head (the usual case): no product over heads, whose backward pass is costly
-    return memory * (keep[:, 0] if keep.shape[1] == 1 else keep.prod(dim=1))
+    return memory * keep.prod(dim=1)
 
 
 def add(memory: Tensor, weighting: Tensor, add_vector: Tensor) -> Tensor:

@@ -439,10 +439,11 @@ def evaluation_heatmap(rows: Sequence[Mapping], *, x: str = "length", y: str = "
     """
     xs = sorted({int(r[x]) for r in rows if x in r and y in r})
     ys = sorted({int(r[y]) for r in rows if x in r and y in r})
+    col, row = {v: i for i, v in enumerate(xs)}, {v: i for i, v in enumerate(ys)}
     z = np.full((len(ys), len(xs)), np.nan)
     for r in rows:
         if x in r and y in r and value in r:
-            z[ys.index(int(r[y])), xs.index(int(r[x]))] = float(r[value])
+            z[row[int(r[y])], col[int(r[x])]] = float(r[value])
     text = [["" if np.isnan(v) else f"{v:.2g}" for v in row] for row in z]
     zmax = max(1.0, float(np.nanmax(z)) if np.isfinite(z).any() else 1.0)
     trace = dict(

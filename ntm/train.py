@@ -350,17 +350,18 @@ def train(args: argparse.Namespace, command: str | None = None) -> dict:
         if state is None:
             raise SystemExit(f"--resume: {output} holds no training state (an exported model?)")
         saved = dict(meta["args"])
+        saved.setdefault("lr_decay_below", 0.0)  # runs saved before the cut existed: off
+        saved = {**vars(build_parser().parse_args([])), **saved}  # options added since: defaults
         for name in RESUME_OVERRIDES:
             saved[name] = getattr(args, name)
         for name in LATE_DEFAULTS:
-            if getattr(args, name, None) is not None:
+            if getattr(args, name) is not None:
                 saved[name] = getattr(args, name)
-        if getattr(args, "lr_decay_below", None) is not None:
+        if args.lr_decay_below is not None:
             saved["lr_decay"] = args.lr_decay
-        saved.setdefault("lr_decay_below", 0.0)
         args = argparse.Namespace(**saved)
     for name, default in LATE_DEFAULTS.items():
-        if getattr(args, name, None) is None:
+        if getattr(args, name) is None:
             setattr(args, name, default)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -368,13 +369,13 @@ def train(args: argparse.Namespace, command: str | None = None) -> dict:
     task = make_task_from_args(args)
     torch.manual_seed(args.seed)  # parameter initialisation
     model = make_model(args, task)
-    if getattr(args, "gate_bias", 0.0) and isinstance(model, NTM):
+    if args.gate_bias and isinstance(model, NTM):
         model.heads.set_gate_bias(args.gate_bias)
     optimizer = make_optimizer(args, model)
     train_gen = torch.Generator().manual_seed(args.seed)
     eval_gen = torch.Generator().manual_seed(args.seed + 7919)
     seen, steps, wall_before, curve = 0, 0, 0.0, []
-    stages = task.curriculum(args.curriculum) if getattr(args, "curriculum", 0) > 0 else []
+    stages = task.curriculum(args.curriculum) if args.curriculum > 0 else []
     stage = 0  # index into stages
     decayed = False  # --lr-decay-below applied
     loss_ema = err_ema = None  # smoothed training loss and bit errors (progress bar, curve)
@@ -439,7 +440,7 @@ def train(args: argparse.Namespace, command: str | None = None) -> dict:
     status = "budget"
     best_path = output.with_suffix(".best.pt")
     best = None
-    if getattr(args, "keep_best", False) and best_path.is_file():
+    if args.keep_best and best_path.is_file():
         best_curve = read_checkpoint(best_path)["metadata"].get("curve") or []
         if best_curve:
             best = (best_curve[-1]["bit_errors"], best_curve[-1]["cost"])
@@ -501,7 +502,7 @@ def train(args: argparse.Namespace, command: str | None = None) -> dict:
                     "bit_errors": held_err,
                     "train_loss": loss_ema,
                 }
-                stage_note = ""
+                note = ""
                 if stages:
                     last_stage = stage == len(stages) - 1
                     stage_err = held_err
@@ -510,17 +511,17 @@ def train(args: argparse.Namespace, command: str | None = None) -> dict:
                             model, task, args.eval_sequences, eval_gen, device, stages[stage]
                         )
                     point.update(stage=stage + 1, stage_bit_errors=stage_err)
-                    stage_note = f"  [stage {stage + 1}/{len(stages)}: {stage_err:.3f}]"
+                    note = f"  [stage {stage + 1}/{len(stages)}: {stage_err:.3f}]"
                     if not last_stage and stage_err < args.curriculum_threshold:
                         stage += 1
-                        stage_note += f" -> stage {stage + 1}: up to {stages[stage][-1]}"
-                decay_below = getattr(args, "lr_decay_below", 0.0)
+                        note += f" -> stage {stage + 1}: up to {stages[stage][-1]}"
                 final_stage = not stages or stage == len(stages) - 1
-                if decay_below > 0 and not decayed and final_stage and held_err < decay_below:
+                below = held_err < args.lr_decay_below
+                if args.lr_decay_below > 0 and not decayed and final_stage and below:
                     decayed = True
                     for group in optimizer.param_groups:
                         group["lr"] *= args.lr_decay
-                    stage_note += f"  [lr -> {optimizer.param_groups[0]['lr']:.2g}]"
+                    note += f"  [lr -> {optimizer.param_groups[0]['lr']:.2g}]"
                 point["lr"] = optimizer.param_groups[0]["lr"]
                 curve.append(point)
                 converged = (
@@ -530,12 +531,12 @@ def train(args: argparse.Namespace, command: str | None = None) -> dict:
                 )
                 save("converged" if converged else "training")
                 score = (held_err, held_cost)
-                if getattr(args, "keep_best", False) and (best is None or score <= best):
+                if args.keep_best and (best is None or score <= best):
                     best = score
                     save("best", best_path)
                 log(
                     f"{seen:>8} seq {wall():7.1f} s  held-out: {held_err:8.3f} bit errors/seq "
-                    f"{held_cost:9.3f} bits/seq  (train loss {loss_ema:.4f}){stage_note}"
+                    f"{held_cost:9.3f} bits/seq  (train loss {loss_ema:.4f}){note}"
                 )
                 if converged:
                     status = "converged"

@@ -22,6 +22,15 @@ from ntm.app.local_server import (
     wait_healthy,
 )
 
+#: The stepper's screenshots: URL query -> file (the mid-episode one is also taken whole).
+STEPPER_SHOTS = [
+    ("", "stepper-default.png"),
+    ("?t=24", "stepper-mid-episode.png"),
+    ("?length=120&t=160", "stepper-L120.png"),
+    ("?model=repeat-copy&length=5&repeats=3&t=12", "stepper-repeat-copy.png"),
+    ("?model=associative-recall&items=5&t=26", "stepper-associative-recall.png"),
+]
+
 
 def settle(page, ms: int = 1500) -> None:
     """Wait until Streamlit has finished running and the charts are drawn."""
@@ -61,22 +70,12 @@ def main() -> None:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             if not only or "stepper" in only:
-                page.goto(f"{url}/stepper")
-                settle(page)
-                page.screenshot(path=out / "stepper-default.png")
-                page.goto(f"{url}/stepper?t=24")
-                settle(page)
-                page.screenshot(path=out / "stepper-mid-episode.png")
-                full(page, out / "stepper-mid-episode-full.png")
-                page.goto(f"{url}/stepper?length=120&t=160")
-                settle(page)
-                page.screenshot(path=out / "stepper-L120.png")
-                page.goto(f"{url}/stepper?model=repeat-copy&length=5&repeats=3&t=12")
-                settle(page)
-                page.screenshot(path=out / "stepper-repeat-copy.png")
-                page.goto(f"{url}/stepper?model=associative-recall&items=5&t=26")
-                settle(page)
-                page.screenshot(path=out / "stepper-associative-recall.png")
+                for query, name in STEPPER_SHOTS:
+                    page.goto(f"{url}/stepper{query}")
+                    settle(page)
+                    page.screenshot(path=out / name)
+                    if name == "stepper-mid-episode.png":
+                        full(page, out / "stepper-mid-episode-full.png")
             if not only or "generalisation" in only:
                 page.goto(f"{url}/generalisation")
                 settle(page, 3000)

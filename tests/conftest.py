@@ -16,6 +16,15 @@ def tiny_copy_model(seed: int = 0) -> ntm.NTM:
 
 
 @pytest.fixture
+def one_thread():
+    """Tiny models run fastest on one thread (and do not fight other jobs for cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def models_dir(tmp_path, monkeypatch):
     """A models folder holding an (untrained) copy NTM, used as the shipped models' folder."""
     folder = tmp_path / "models"

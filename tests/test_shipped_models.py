@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 import ntm
 from ntm.evaluate import evaluate, task_of
@@ -30,12 +29,7 @@ EXPECTED = {
 SHIPPED = sorted(p.stem for p in MODELS.glob("*.pt"))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_the_copy_model_is_shipped():

@@ -12,6 +12,7 @@ import torch
 
 import ntm
 from ntm import evaluate, train
+from ntm.checkpoint import read_checkpoint
 from ntm.tasks import CopyTask
 
 TINY = [
@@ -22,13 +23,7 @@ TINY = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and do not fight other jobs for cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def run(tmp_path, *extra, name="m.pt"):
@@ -265,3 +260,19 @@ def test_model_card_lists_the_commands_the_saved_settings_and_the_table(tmp_path
     assert "momentum" not in settings and "lstm_hidden" not in settings
     assert "| 2 | 10 |" in text and "| 5 | 10 |" in text
     assert text.rstrip().endswith("- a note")
+
+
+def test_a_run_saved_before_the_newer_options_resumes_with_the_cut_off(tmp_path):
+    run(tmp_path, "--max-sequences", "80", "--target-bit-errors", "0", "--lr", "1e-3")
+    path = tmp_path / "m.pt"
+    payload = read_checkpoint(path)
+    for name in ("curriculum", "curriculum_threshold", "gate_bias", "lr_decay_below", "lr_decay"):
+        del payload["metadata"]["args"][name]  # as a checkpoint from before these options
+    torch.save(payload, path)
+    args = train.build_parser().parse_args(
+        ["--output", str(path), "--resume", "--no-progress", "--max-sequences", "160"]
+    )
+    result = train.train(args, command="resume")
+    assert result["sequences_seen"] == 160
+    assert result["curve"][-1]["lr"] == pytest.approx(1e-3) and "stage" not in result["curve"][-1]
+    assert ntm.load_model(path).metadata["args"]["lr_decay_below"] == 0.0
