@@ -74,10 +74,12 @@ sys.path.insert(0, str(ROOT))
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
-from ntm import episode as E  # noqa: E402
+from ntm import catalogue  # noqa: E402
 from ntm import playground as pg  # noqa: E402
-from ntm.app.local_server import CHROMIUM, free_port, start_server, stop_server, wait_healthy  # noqa: E402
-from ntm.app.local_server import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS  # noqa: E402
+from ntm.devtools.local_server import CHROMIUM, free_port, start_server, stop_server, wait_healthy  # noqa: E402
+from ntm.devtools.local_server import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS  # noqa: E402
+from ntm.evaluate import task_of  # noqa: E402
+from ntm.stepper import episode  # noqa: E402
 
 CHROMIUM_ARGS = [
     *BASE_CHROMIUM_ARGS,
@@ -162,7 +164,7 @@ class Student:
 
 def plan_students(k: int, rounds: int, model) -> list[Student]:
     """Each student gets their own seed and length, and the values they must see."""
-    task = E.task_of(model)
+    task = task_of(model)
     students = []
     for i in range(k):
         seed, length = 101 + 37 * i, max(4 + i % 12, (rounds + 1) // 2)  # 2L + 1 steps
@@ -180,7 +182,7 @@ def plan_students(k: int, rounds: int, model) -> list[Student]:
             betas.append(pg.BETA_VALUES[beta_i])
             settings = settings.updated(gamma=gammas[-1], beta=betas[-1])
             expected.append(pg.compute(settings).sharpened)
-        ep = E.run_episode(model, task, E.random_batch(task, seed, length=length))
+        ep = episode.run_episode(model, task, episode.random_batch(task, seed, length=length))
         beta = [float(ep.trace.write.beta[t, 0, 0]) for t in range(rounds + 1)]
         students.append(Student(i, seed, length, gammas, betas, expected, beta))
     return students
@@ -662,7 +664,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    model = E.load_ntm(E.MODELS_DIR / "copy.pt")
+    model = catalogue.load_ntm(catalogue.MODELS_DIR / "copy.pt")
     if args.clients == "browser":
         clients = subprocess.run([CHROMIUM, "--version"], capture_output=True,
                                  text=True).stdout.strip() or "Chromium"

@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ntm import episode as E
-from ntm import trace_figures as TF
+from ntm import catalogue
+from ntm.evaluate import task_of
+from ntm.figures import episode as episode_figures
+from ntm.stepper import episode
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,17 +35,18 @@ def median_time(fn, repeats: int) -> float:
     return float(np.median(times))
 
 
-def step_figures(ep: E.Episode, t: int) -> None:
+def step_figures(ep: episode.Episode, t: int) -> None:
     tr = ep.trace
-    rows = TF.focus_window(np.concatenate([tr.write.weights[:, 0, 0], tr.read.weights[:, 0, 0]]))
-    TF.episode_grid(ep.inputs, ep.outputs, tr.write.add[:, 0, 0], tr.reads[:, 0, 0],
-                    tr.write.weights[:, 0, 0], tr.read.weights[:, 0, 0], cursor=t)
+    rows = episode.focus_window(np.concatenate([tr.write.weights[:, 0, 0], tr.read.weights[:, 0, 0]]))
+    episode_figures.episode_grid(ep.inputs, ep.outputs, tr.write.add[:, 0, 0], tr.reads[:, 0, 0],
+                    tr.write.weights[:, 0, 0], tr.read.weights[:, 0, 0], cursor=t,
+                            rows=ep.grid_rows())
     for head in (tr.read, tr.write):
-        TF.stage_panel(head.previous[t, 0, 0], head.content[t, 0, 0], head.gated[t, 0, 0],
+        episode_figures.stage_panel(head.previous[t, 0, 0], head.content[t, 0, 0], head.gated[t, 0, 0],
                        head.shifted[t, 0, 0], head.weights[t, 0, 0], rows=rows)
-        TF.vector_bars(head.key[t, 0, 0], title="k")
-    TF.memory_change(tr.memory_before(t)[0], tr.memory[t, 0], rows=rows)
-    TF.target_output(ep.targets, ep.outputs, ep.wrong, steps=np.flatnonzero(ep.scored), cursor=t)
+        episode_figures.vector_bars(head.key[t, 0, 0], title="k")
+    episode_figures.memory_change(tr.memory_before(t)[0], tr.memory[t, 0], rows=rows)
+    episode_figures.target_output(ep.targets, ep.outputs, ep.wrong, steps=np.flatnonzero(ep.scored), cursor=t)
 
 
 def apptest_step(length: int, repeats: int) -> float:
@@ -66,9 +69,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    path = E.MODELS_DIR / "copy.pt"
-    model = E.load_ntm(path)
-    task = E.task_of(model)
+    path = catalogue.MODELS_DIR / "copy.pt"
+    model = catalogue.load_ntm(path)
+    task = task_of(model)
     load = os.getloadavg()[0]
     print(f"copy model {path.name}: N={model.config.memory_rows}, M={model.config.memory_width}, "
           f"{model.config.controller} {model.config.controller_size}; torch {torch.__version__}, "
@@ -76,8 +79,8 @@ def main() -> None:
     print()
     print("| what | L = 20 | L = 120 |")
     print("|---|---:|---:|")
-    eps = {n: E.run_episode(model, task, E.random_batch(task, 1, length=n)) for n in (20, 120)}
-    run = {n: median_time(lambda n=n: E.run_episode(model, task, E.random_batch(task, 1, length=n)),
+    eps = {n: episode.run_episode(model, task, episode.random_batch(task, 1, length=n)) for n in (20, 120)}
+    run = {n: median_time(lambda n=n: episode.run_episode(model, task, episode.random_batch(task, 1, length=n)),
                           args.repeats) for n in (20, 120)}
     figs = {n: median_time(lambda n=n: step_figures(eps[n], n + 3), args.repeats) for n in (20, 120)}
     rerun = {n: apptest_step(n, args.repeats) for n in (20, 120)}

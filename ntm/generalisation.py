@@ -16,8 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import episode
+from . import catalogue
 from .evaluate import DEFAULT_SEED, evaluate, task_of
+from .stepper import episode
 from .tasks import Task
 
 #: The copy models compared on the page: display name -> checkpoint file name.
@@ -34,7 +35,7 @@ FIGURE_LENGTHS = (10, 20, 30, 50, 120)
 
 
 def models_dir() -> Path:
-    return Path(episode.MODELS_DIR)
+    return Path(catalogue.MODELS_DIR)
 
 
 def evaluation_path(checkpoint: Path) -> Path:

@@ -28,8 +28,9 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from . import addressing, figures
+from . import addressing
 from . import memory as memory_ops
+from .figures import addressing as figures
 
 # --------------------------------------------------------------------------------------------
 # Settings and their ranges

@@ -4,11 +4,12 @@ an LSTM without memory (the paper's Figures 3, 4 and 5)."""
 import streamlit as st
 
 from ntm import generalisation as G
-from ntm import trace_figures as TF
 from ntm.app.models import shipped_any
 from ntm.app.navigation import ensure_app_navigation
 from ntm.app.query import checked_query
 from ntm.evaluate import points_for, task_of
+from ntm.figures import episode as episode_figures
+from ntm.figures import evaluation as evaluation_figures
 
 ensure_app_navigation()
 PLOT = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -58,7 +59,7 @@ for n in sorted(lengths):
         s = samples[(name, n)]
         where = "within" if n <= task.max_length else "beyond"
         col.plotly_chart(
-            TF.target_output(s.targets, s.outputs, s.wrong, times=s.steps,
+            episode_figures.target_output(s.targets, s.outputs, s.wrong, times=s.steps,
                              title=f"{name}, length {n} ({where} training): {s.bit_errors} wrong bits"),
             config=PLOT, key=f"to_{name}_{n}",
         )
@@ -88,9 +89,9 @@ if not any(evaluations.values()):
     st.info("No stored evaluation next to the checkpoints yet: recompute it above.")
 else:
     left, right = st.columns(2, gap="large")
-    left.plotly_chart(TF.error_curve(evaluations, train_max=task.max_length), config=PLOT,
+    left.plotly_chart(evaluation_figures.error_curve(evaluations, train_max=task.max_length), config=PLOT,
                       key="err_curve")
-    right.plotly_chart(TF.error_curve(evaluations, y="bits_wrong_pct", y_title="% of bits wrong",
+    right.plotly_chart(evaluation_figures.error_curve(evaluations, y="bits_wrong_pct", y_title="% of bits wrong",
                                       train_max=task.max_length), config=PLOT, key="pct_curve")
     for name, rows in evaluations.items():
         if rows:
@@ -104,8 +105,8 @@ st.caption("Held-out cost and bit errors per sequence over the training lengths,
            "training, against the number of training sequences seen (log scale), as in the "
            "paper's Figure 3.")
 left, right = st.columns(2, gap="large")
-left.plotly_chart(TF.learning_curves(curves), config=PLOT, key="lc_cost")
-right.plotly_chart(TF.learning_curves(curves, y="bit_errors", y_title="bit errors per sequence"),
+left.plotly_chart(evaluation_figures.learning_curves(curves), config=PLOT, key="lc_cost")
+right.plotly_chart(evaluation_figures.learning_curves(curves, y="bit_errors", y_title="bit errors per sequence"),
                    config=PLOT, key="lc_bits")
 
 # ------------------------------------------------------------------ other tasks
@@ -123,14 +124,14 @@ if others:
                 if key == "items":
                     st.caption("Bit errors per sequence against the number of items; the paper "
                                "reports about 2 at 10 items for its NTMs.")
-                    st.plotly_chart(TF.error_curve({"NTM": rows}, x="items",
+                    st.plotly_chart(evaluation_figures.error_curve({"NTM": rows}, x="items",
                                                    train_max=task.max_items),
                                     config=PLOT, key=f"curve_{name}")
                 elif "repeats" in rows[0]:
                     st.caption("% of scored bits wrong for each sequence length and number of "
                                "repeats; the green box is the training range, the rest is "
                                "generalisation to longer sequences and more repeats.")
-                    st.plotly_chart(TF.evaluation_heatmap(
+                    st.plotly_chart(evaluation_figures.evaluation_heatmap(
                         rows, train_max=(task.max_length, task.max_repeats)),
                         config=PLOT, key=f"heat_{name}")
                 st.dataframe(G.table(rows), hide_index=True)

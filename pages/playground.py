@@ -23,7 +23,7 @@ import streamlit as st
 
 from ntm import playground as pg
 from ntm.app.navigation import ensure_app_navigation
-from ntm.figures import offset_labels
+from ntm.figures.style import offset_labels
 
 PLOTLY_CONFIG = {"displayModeBar": False}
 

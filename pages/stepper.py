@@ -1,6 +1,6 @@
 """Model Stepper: step a trained NTM through a sequence and watch every head address memory.
 
-Widgets -> ``ntm.episode`` (runs and reads the trace) -> ``ntm.trace_figures`` / ``ntm.figures``.
+Widgets -> ``ntm.stepper`` (runs and reads the trace) -> ``ntm.figures``.
 Model, input and cursor live in the URL (``bind="query-params"``), so a link reopens the step.
 """
 
@@ -9,13 +9,16 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ntm import episode as E
-from ntm import trace_figures as TF
+from ntm import catalogue, urlcheck
 from ntm.app.models import devices, shipped_model, uploaded_model
 from ntm.app.navigation import ensure_app_navigation
 from ntm.app.query import checked_query
 from ntm.checkpoint import CheckpointError
-from ntm.figures import kernel_bar, offset_labels
+from ntm.evaluate import task_of
+from ntm.figures import episode as episode_figures
+from ntm.figures.addressing import kernel_bar
+from ntm.figures.style import offset_labels
+from ntm.stepper import episode, export, narration
 
 ensure_app_navigation()
 BIND = "query-params"
@@ -30,13 +33,13 @@ st.caption(
 )
 
 # ------------------------------------------------------------------ model
-models = E.shipped_models()
+models = catalogue.shipped_models()
 trained = st.session_state.get("live_checkpoint")  # from the Train-it-yourself page
 choices = [m.key for m in models] + (["trained"] if trained else []) + ["upload"]
 labels = ({m.key: m.label for m in models} | {"trained": "the model you trained"}
           | {"upload": "upload a checkpoint…"})
 _notices = checked_query(  # may fix the URL and rerun, before any bound widget reads it
-    {"seed": (0, 10**6), "t": (0, 10**6)} | {k: (1, v) for k, v in E.SIZE_LIMITS.items()},
+    {"seed": (0, 10**6), "t": (0, 10**6)} | {k: (1, v) for k, v in episode.SIZE_LIMITS.items()},
     {"model": choices, "device": devices(), "input": ["random", "typed"]},
 )
 for notice in _notices:
@@ -72,7 +75,7 @@ else:
     entry = next(m for m in models if m.key == model_key)
     model = shipped_model(entry.path, device)
 
-task = E.task_of(model)
+task = task_of(model)
 meta = model.metadata
 final = (meta.get("curve") or [{}])[-1].get("bit_errors")
 if final is not None and final >= 1:
@@ -92,7 +95,7 @@ with st.expander(f"Model card: {meta.get('task', '?')}", icon=":material/badge:"
     curve = meta.get("curve") or []
     if curve:
         st.caption(f"Final held-out bit errors per sequence: {curve[-1].get('bit_errors', float('nan')):.3f}")
-    ranges = E.training_range(task)
+    ranges = episode.training_range(task)
     st.caption(
         "Trained on " + ", ".join(f"{k} {lo}–{hi}" for k, (lo, hi) in ranges.items())
         + f" · {c.read_heads} read / {c.write_heads} write head(s) · shift range ±{c.shift_range}"
@@ -100,7 +103,7 @@ with st.expander(f"Model card: {meta.get('task', '?')}", icon=":material/badge:"
     )
 
 # ------------------------------------------------------------------ input
-sizes = E.size_arguments(task)
+sizes = episode.size_arguments(task)
 mode = top[2].segmented_control(
     "Input", ["random", "typed"] if task.name == "copy" else ["random"], default="random",
     key="input", bind=BIND,
@@ -111,7 +114,7 @@ if mode == "random":
     size_cols = top[4].columns(len(sizes))
     for col, (name, (lo, hi, default)) in zip(size_cols, sizes.items(), strict=True):
         chosen[name] = col.number_input(name.capitalize(), lo, hi, default, key=name, bind=BIND)
-    batch = E.random_batch(task, seed, **chosen)
+    batch = episode.random_batch(task, seed, **chosen)
 else:
     st.caption("Type the sequence to copy: one row per time step, 8 bits per row (0 or 1).")
     default = (np.random.default_rng(0).random((6, task.bits)) > 0.5).astype(int)
@@ -124,7 +127,7 @@ else:
     if bits.shape[0] == 0:
         st.warning("Add at least one row of bits.")
         st.stop()
-    batch = E.copy_batch(bits[: E.SIZE_LIMITS["length"]])
+    batch = episode.copy_batch(bits[: episode.SIZE_LIMITS["length"]])
 
 beyond = [f"{k} = {v}" for k, v in chosen.items() if k in ranges and v > ranges[k][1]]
 if beyond:
@@ -135,14 +138,14 @@ if beyond:
 run_key = (id(model), device, mode, tuple(chosen.items()), batch.inputs.numpy().tobytes())
 if st.session_state.get("_episode_key") != run_key:
     with st.spinner("Running the model…"):
-        st.session_state["_episode"] = E.run_episode(model, task, batch)
+        st.session_state["_episode"] = episode.run_episode(model, task, batch)
     st.session_state["_episode_key"] = run_key
-ep: E.Episode = st.session_state["_episode"]
+ep: episode.Episode = st.session_state["_episode"]
 last = ep.steps - 1
 
 # ------------------------------------------------------------------ cursor
 if "t" not in st.session_state:  # first visit: the URL may name a step
-    st.session_state["t"] = E.parse_step(st.query_params.get("t"), last)
+    st.session_state["t"] = urlcheck.parse_step(st.query_params.get("t"), last)
 st.session_state["t"] = min(int(st.session_state["t"]), last)
 
 
@@ -170,21 +173,21 @@ def head_block(kind: str, head, t: int, h: int, rows: list[int]) -> None:
     m[1].metric("g gate", f"{head.gate[t, 0, h]:.2f}", help="sigmoid: 1 = content, 0 = previous focus")
     m[2].metric("γ sharpening", f"{head.gamma[t, 0, h]:.2f}", help="1 + softplus: γ ≥ 1")
     st.plotly_chart(
-        TF.stage_panel(head.previous[t, 0, h], head.content[t, 0, h], head.gated[t, 0, h],
+        episode_figures.stage_panel(head.previous[t, 0, h], head.content[t, 0, h], head.gated[t, 0, h],
                        head.shifted[t, 0, h], head.weights[t, 0, h], rows=rows),
         config=PLOT, key=f"stages_{kind}_{h}",
     )
     k1, k2 = st.columns([2, 1])
-    k1.plotly_chart(TF.vector_bars(head.key[t, 0, h], title="key k (tanh)"), config=PLOT,
+    k1.plotly_chart(episode_figures.vector_bars(head.key[t, 0, h], title="key k (tanh)"), config=PLOT,
                     key=f"key_{kind}_{h}")
     k2.plotly_chart(kernel_bar(head.shift[t, 0, h], title="shift s (softmax)"), config=PLOT,
                     key=f"shift_{kind}_{h}")
     if head.erase is not None:
         e1, e2 = st.columns(2)
-        e1.plotly_chart(TF.vector_bars(head.erase[t, 0, h], title="erase e (sigmoid)",
+        e1.plotly_chart(episode_figures.vector_bars(head.erase[t, 0, h], title="erase e (sigmoid)",
                                        value_range=(0, 1), color="#9970ab"),
                         config=PLOT, key=f"erase_{h}")
-        e2.plotly_chart(TF.vector_bars(head.add[t, 0, h], title="add a (tanh)"), config=PLOT,
+        e2.plotly_chart(episode_figures.vector_bars(head.add[t, 0, h], title="add a (tanh)"), config=PLOT,
                         key=f"add_{h}")
 
 
@@ -220,13 +223,14 @@ def stepper_view() -> None:
     with left:
         tr = ep.trace
         st.plotly_chart(
-            TF.episode_grid(ep.inputs, ep.outputs, tr.write.add[:, 0, 0], tr.reads[:, 0, 0],
-                            tr.write.weights[:, 0, 0], tr.read.weights[:, 0, 0], cursor=t),
+            episode_figures.episode_grid(ep.inputs, ep.outputs, tr.write.add[:, 0, 0], tr.reads[:, 0, 0],
+                            tr.write.weights[:, 0, 0], tr.read.weights[:, 0, 0], cursor=t,
+                            rows=ep.grid_rows()),
             config=PLOT, key="grid",
         )
     with right:
         st.markdown("**What the model does here**")
-        for i, (sentence, step) in enumerate(E.describe_episode(ep)):
+        for i, (sentence, step) in enumerate(narration.describe_episode(ep)):
             st.markdown(sentence)
             if step is not None:
                 st.button(f"Go to step {step}", key=f"goto_{i}", on_click=move, kwargs={"to": step})
@@ -242,7 +246,7 @@ def stepper_view() -> None:
         st.caption(f"{ep.bit_errors} bit errors on the whole sequence, cost {ep.cost_bits:.2f} bits.")
 
     tr = ep.trace
-    rows = TF.focus_window(np.concatenate([tr.write.weights[:, 0].reshape(-1, tr.memory.shape[2]),
+    rows = episode.focus_window(np.concatenate([tr.write.weights[:, 0].reshape(-1, tr.memory.shape[2]),
                                            tr.read.weights[:, 0].reshape(-1, tr.memory.shape[2])]))
     n = tr.memory.shape[2]
     zoom = f"rows {rows[0]}…{rows[-1]} of 0…{n - 1}" if len(rows) < n else f"all {n} rows"
@@ -259,7 +263,7 @@ def stepper_view() -> None:
     written = int(tr.write.weights[t, 0, 0].argmax())
     mem_col, read_col = st.columns([2, 1], gap="large")
     mem_col.plotly_chart(
-        TF.memory_change(tr.memory_before(t)[0], tr.memory[t, 0], mark_rows=[written],
+        episode_figures.memory_change(tr.memory_before(t)[0], tr.memory[t, 0], mark_rows=[written],
                          rows=rows),
         config=PLOT, key="memory",
     )
@@ -267,13 +271,13 @@ def stepper_view() -> None:
                     "step. The change is drawn on its own colour scale, so gentle writes show too.")
     with read_col:
         for h in range(tr.reads.shape[2]):
-            st.plotly_chart(TF.vector_bars(tr.reads[t, 0, h], title=f"read vector r (head {h})"),
+            st.plotly_chart(episode_figures.vector_bars(tr.reads[t, 0, h], title=f"read vector r (head {h})"),
                             config=PLOT, key=f"read_{h}")
         st.latex(r"r_t = \sum_i w_t(i)\, M_{t-1}(i)")
         st.caption("Reads use the memory as the step found it; the write happens after.")
 
     st.plotly_chart(
-        TF.target_output(ep.targets, ep.outputs, ep.wrong, steps=np.flatnonzero(ep.scored),
+        episode_figures.target_output(ep.targets, ep.outputs, ep.wrong, steps=np.flatnonzero(ep.scored),
                          cursor=t, title="Target and output on the scored steps"),
         config=PLOT, key="target_output",
     )
@@ -286,9 +290,9 @@ st.fragment(stepper_view, run_every=interval)()
 st.divider()
 ex = st.columns([1, 1, 4])
 # Exports are built only when clicked (a callable), not on every rerun.
-ex[0].download_button("Download trace (.npz)", lambda: E.trace_npz(ep), "ntm_trace.npz",
+ex[0].download_button("Download trace (.npz)", lambda: export.trace_npz(ep), "ntm_trace.npz",
                       mime="application/octet-stream", icon=":material/download:")
-ex[1].download_button("Download trace (.json)", lambda: E.trace_json(ep), "ntm_trace.json",
+ex[1].download_button("Download trace (.json)", lambda: export.trace_json(ep), "ntm_trace.json",
                       mime="application/json", icon=":material/data_object:")
 ex[2].caption("Figures: use the camera button on any chart for a PNG. Offsets of the shift "
               f"kernel are {', '.join(offset_labels(model.config.shift_range))}; +1 moves the "

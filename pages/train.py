@@ -12,11 +12,12 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ntm import live as L
-from ntm import trace_figures as TF
 from ntm.app.models import devices, shipped_any
 from ntm.app.navigation import ensure_app_navigation
-from ntm.episode import MODELS_DIR
-from ntm.figures import weighting_heatmap
+from ntm.catalogue import MODELS_DIR
+from ntm.figures import episode as episode_figures
+from ntm.figures import evaluation as evaluation_figures
+from ntm.figures.addressing import weighting_heatmap
 
 ensure_app_navigation()
 PLOT = {"displaylogo": False}
@@ -153,9 +154,9 @@ def live_view() -> None:
 
     if snap.curve:
         left, right = st.columns(2, gap="large")
-        left.plotly_chart(TF.learning_curves({"NTM (yours)": snap.curve}, log_x=False),
+        left.plotly_chart(evaluation_figures.learning_curves({"NTM (yours)": snap.curve}, log_x=False),
                           config=PLOT, key="live_cost")
-        right.plotly_chart(TF.learning_curves({"NTM (yours)": snap.curve}, y="bit_errors",
+        right.plotly_chart(evaluation_figures.learning_curves({"NTM (yours)": snap.curve}, y="bit_errors",
                                               y_title="bit errors per sequence", log_x=False),
                            config=PLOT, key="live_bits")
     probe = L.probe_arrays(snap)
@@ -164,7 +165,7 @@ def live_view() -> None:
         st.markdown(f"**The probe sequence** (the same {r.config.max_length} vectors every time), "
                     f"after {snap.probe['sequences']:,} training sequences")
         p1, p2, p3 = st.columns([1.3, 1, 1], gap="medium")
-        p1.plotly_chart(TF.target_output(targets, outputs, wrong, steps=scored), config=PLOT,
+        p1.plotly_chart(episode_figures.target_output(targets, outputs, wrong, steps=scored), config=PLOT,
                         key="live_probe")
         p2.plotly_chart(weighting_heatmap(snap.probe["write_weights"], title="Write weightings",
                                           x_title="time step", show_values=False),
@@ -200,5 +201,5 @@ if run is not None and path:
         st.markdown("**Your learning curve against the shipped copy model's**")
         curves = {"NTM (yours)": run.snapshot().curve,
                   "NTM (shipped, N = 128, lengths 1–20)": shipped_any(shipped).metadata.get("curve", [])}
-        st.plotly_chart(TF.learning_curves(curves, y="bit_errors", y_title="bit errors per sequence"),
+        st.plotly_chart(evaluation_figures.learning_curves(curves, y="bit_errors", y_title="bit errors per sequence"),
                         config=PLOT, key="compare")

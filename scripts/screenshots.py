@@ -12,7 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from ntm.app.local_server import (
+from ntm.devtools.local_server import (
     CHROMIUM,
     CHROMIUM_ARGS,
     ROOT,

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import ntm
-from ntm import episode
+from ntm import catalogue
 
 
 def tiny_copy_model(seed: int = 0) -> ntm.NTM:
@@ -33,5 +33,5 @@ def models_dir(tmp_path, monkeypatch):
                    sequences_seen=1234, wall_time=60.0,
                    curve=[{"sequences": 1000, "cost": 0.5, "bit_errors": 0.05}],
                    command="python -m ntm.train --task copy")
-    monkeypatch.setattr(episode, "MODELS_DIR", folder)
+    monkeypatch.setattr(catalogue, "MODELS_DIR", folder)
     return folder

@@ -14,9 +14,11 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from ntm import addressing, figures
+from ntm import addressing
 from ntm import memory as memory_ops
 from ntm import playground as pg
+from ntm.figures import addressing as figures
+from ntm.figures.style import offset_labels
 
 
 def z_of(trace) -> np.ndarray:
@@ -109,7 +111,7 @@ def test_kernel_bar_labels_offsets_minus_r_to_plus_r():
     fig = figures.kernel_bar(s)
     np.testing.assert_allclose(np.asarray(fig.data[0].y), s)
     assert list(fig.data[0].x) == ["−1", "0", "+1"]
-    assert figures.offset_labels(3) == ["−3", "−2", "−1", "0", "+1", "+2", "+3"]
+    assert offset_labels(3) == ["−3", "−2", "−1", "0", "+1", "+2", "+3"]
 
 
 def test_read_figure_shows_the_top_rows_and_the_read_vector():

@@ -10,6 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 import ntm
 from ntm import generalisation as G
+from ntm.figures import evaluation as evaluation_figures
+from ntm.stepper import episode
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "generalisation.py")
 COPY = {"bits": 8, "min_length": 1, "max_length": 20}
@@ -43,7 +45,7 @@ def test_sample_is_the_same_sequence_for_every_model(with_baseline):
     a, b = G.sample(nt, task, 4, length=30), G.sample(ls, task, 4, length=30)
     np.testing.assert_array_equal(a.targets, b.targets)
     assert a.steps.tolist() == list(range(31, 61))
-    logits = nt(ntm.episode.random_batch(task, 4, length=30).inputs)[31:, 0]
+    logits = nt(episode.random_batch(task, 4, length=30).inputs)[31:, 0]
     assert a.bit_errors == int(((logits > 0).float() != torch.from_numpy(a.targets)).sum())
 
 
@@ -75,17 +77,16 @@ def test_page_recomputes_on_demand(with_baseline):
 
 
 def test_page_without_models_says_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(ntm.episode, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(ntm.catalogue, "MODELS_DIR", tmp_path)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception and "No shipped copy models" in at.warning[0].value
 
 
 def test_evaluation_heatmap_puts_each_row_in_its_cell_and_outlines_the_training_range():
-    from ntm import trace_figures as TF
 
     rows = [{"length": n, "repeats": r, "bits_wrong_pct": n * 10 + r}
             for n in (1, 5, 20) for r in (1, 10, 20) if (n, r) != (20, 1)]
-    fig = TF.evaluation_heatmap(rows, train_max=(10, 10))
+    fig = evaluation_figures.evaluation_heatmap(rows, train_max=(10, 10))
     z = np.array(fig.data[0].z, dtype=float)
     assert list(fig.data[0].x) == ["1", "5", "20"] and list(fig.data[0].y) == ["1", "10", "20"]
     for row in rows:

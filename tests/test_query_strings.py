@@ -5,7 +5,7 @@ could not use, and show (and put back in the address bar) values it can use.
 Pages with URL state: the playground (every parameter ``ntm.playground`` parses, by hand), the
 stepper (``model, device, input, seed, length, repeats, items, t``, bound widgets) and the
 generalisation page (``gseed``, a bound widget). The bound widgets' URL values are checked by
-``ntm.episode.check_query`` before Streamlit's own binding reads them (``seed=inf`` used to
+``urlcheck.check_query`` before Streamlit's own binding reads them (``seed=inf`` used to
 raise inside Streamlit's ``int(inf)``).
 """
 
@@ -20,8 +20,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_playground_app import STAGES, stages, widget
 
-from ntm import episode as E
 from ntm import playground as pg
+from ntm import urlcheck
 
 PAGES = Path(__file__).resolve().parents[1] / "pages"
 
@@ -229,13 +229,13 @@ def test_stepper_usable_values_give_no_notice(models_dir):
     ],
 )
 def test_check_query_fixes(query, fixes):
-    notices, got = E.check_query(query, {"seed": (0, 10**6)}, {"model": ["copy"]})
+    notices, got = urlcheck.check_query(query, {"seed": (0, 10**6)}, {"model": ["copy"]})
     assert got == fixes
     assert len(notices) == len(fixes)
 
 
 def test_check_query_quotes_long_values_briefly():
-    (notice,) = E.query_notices({"seed": "9" * 5000}, {"seed": (0, 10)}, {})
+    (notice,) = urlcheck.query_notices({"seed": "9" * 5000}, {"seed": (0, 10)}, {})
     assert len(notice) < 200
 
 

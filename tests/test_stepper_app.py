@@ -9,7 +9,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import ntm
-from ntm import episode as E
+from ntm import catalogue
+from ntm.evaluate import task_of
+from ntm.stepper import episode
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "stepper.py")
 
@@ -47,8 +49,8 @@ def test_default_render(copy_path):
 def test_stepping_moves_the_cursor_and_shows_the_trace_values(copy_path):
     at = run({"seed": "5", "length": "8"})
     assert not at.exception, at.exception
-    model = E.load_ntm(copy_path)
-    ep = E.run_episode(model, E.task_of(model), E.random_batch(E.task_of(model), 5, length=8))
+    model = catalogue.load_ntm(copy_path)
+    ep = episode.run_episode(model, task_of(model), episode.random_batch(task_of(model), 5, length=8))
     for expected_t in (1, 2, 3):
         next(b for b in at.button if b.label == "Next").click().run()
         assert not at.exception, at.exception
@@ -106,7 +108,7 @@ def test_good_upload_is_stepped(copy_path):
 def test_two_sessions_share_the_model_but_not_their_runs(copy_path):
     a = run({"seed": "1", "length": "5"})
     b = run({"seed": "2", "length": "9"})
-    model = E.load_ntm(copy_path)
+    model = catalogue.load_ntm(copy_path)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     for _ in range(2):  # interleave
         next(x for x in a.button if x.label == "Next").click().run()
@@ -114,9 +116,9 @@ def test_two_sessions_share_the_model_but_not_their_runs(copy_path):
     assert cursor_heading(a).startswith("#### t = 2 of 10")
     assert cursor_heading(b).startswith("#### t = 2 of 18")
     ea, eb = a.session_state["_episode"], b.session_state["_episode"]
-    task = E.task_of(model)
+    task = task_of(model)
     for ep, seed, length in ((ea, 1, 5), (eb, 2, 9)):
-        fresh = E.run_episode(model, task, E.random_batch(task, seed, length=length))
+        fresh = episode.run_episode(model, task, episode.random_batch(task, seed, length=length))
         np.testing.assert_array_equal(ep.inputs, fresh.inputs)
         np.testing.assert_allclose(ep.trace.read.weights, fresh.trace.read.weights, atol=1e-6)
     # the cached, shared model is untouched

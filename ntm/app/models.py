@@ -2,7 +2,7 @@
 
 A model carries no state (``ntm.NTM`` takes and returns its state), so one cached instance can
 serve every session; each session's run and trace are its own. Uploaded checkpoints are
-validated by :func:`ntm.episode.load_ntm` and cached by content hash.
+validated by :func:`ntm.catalogue.load_ntm` and cached by content hash.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import streamlit as st
 import torch
 
+from ..catalogue import load_ntm
 from ..checkpoint import MAX_BYTES, CheckpointError
-from ..episode import load_ntm
 from ..model import NTM
 
 

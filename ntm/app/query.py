@@ -5,7 +5,7 @@ use; for a few (``seed=inf`` in an integer ``st.number_input``) it raises instea
 :func:`checked_query` before its first bound widget: values it cannot use are removed from the
 URL (repeated values cut to the last one) and the script reruns once, so the widgets only ever
 see usable values, the address bar says what the page shows, and the page gets one plain
-notice per problem to display. The rules themselves are :func:`ntm.episode.check_query`.
+notice per problem to display. The rules themselves are :func:`ntm.urlcheck.check_query`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import streamlit as st
 
-from ..episode import check_query
+from ..urlcheck import check_query
 
 
 def checked_query(limits: Mapping[str, tuple[int, int]], choices: Mapping[str, Sequence[str]],

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ntm.app.local_server import (
+from ntm.devtools.local_server import (
     CHROMIUM,
     CHROMIUM_ARGS,
     free_port,

@@ -1,75 +1,39 @@
 """Figures of a trained model's run: data in (trace arrays), ``go.Figure`` out.
 
 The whole-episode views put time on the x-axis and draw the stepper's cursor as a vertical
-line; weightings keep the fixed 0..1 colour scale of :mod:`ntm.figures`, memory-like vectors
-its diverging scale. No Streamlit here.
+line; weightings keep the fixed 0..1 colour scale, memory-like vectors the diverging one.
 
 * :func:`episode_grid`: the paper's Figure 6 -- inputs, add vectors and write weightings on the
   left; outputs, read vectors and read weightings on the right;
 * :func:`target_output`: target against output with wrong bits marked (Figures 4 and 5);
 * :func:`stage_panel`: one head's four addressing stages at one step, side by side;
 * :func:`vector_bars`: a key, erase, add or read vector as bars;
-* :func:`memory_change`: the memory after a write and what the write changed;
-* :func:`error_curve` and :func:`learning_curves`: the generalisation page's line charts;
-* :func:`evaluation_heatmap`: an evaluation over length x repeats (repeat copy).
+* :func:`memory_change`: the memory after a write and what the write changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
-from .figures import (
+from .addressing import weighting_heatmap
+from .style import (
     ARGMAX_COLOR,
+    BITS_COLORSCALE,
+    CURSOR_COLOR,
     FONT,
     GRID_COLOR,
     MEMORY_COLORSCALE,
     WEIGHTING_COLORSCALE,
+    WRONG_COLOR,
     as_array,
-    weighting_heatmap,
 )
 
-CURSOR_COLOR = "#1f77b4"
-WRONG_COLOR = "#d62728"
-#: Output probabilities: white (0) .. black (1), like the paper's figures.
-BITS_COLORSCALE = [[0.0, "#ffffff"], [1.0, "#111111"]]
-#: One colour per model on the line charts (other names take the palette in order).
-MODEL_COLORS = {"NTM": "#d94801", "LSTM": "#1f77b4"}
-PALETTE = ["#d94801", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b"]
 STAGE_NAMES = ("previous w<sub>t−1</sub>", "content w<sup>c</sup>", "gated w<sup>g</sup>",
                "shifted w̃", "sharpened w")
-
-
-def focus_window(weights: Any, threshold: float = 0.1, margin: int = 2, min_rows: int = 10
-                 ) -> list[int]:
-    """The memory rows a head focuses on, as one circular window.
-
-    A row counts when, at some step, it carries more than ``threshold`` weight and at least
-    half of that step's peak weight: a blurred step (a learned initial weighting spread over
-    a few far-apart rows, say) does not stretch the window over rows nothing happens in.
-    ``weights`` is ``(T, N)`` (stack several heads' weightings along T to cover them all).
-    Memory is circular, so a model that writes rows 110..127 and then 0..5 gets the window
-    ``[108, ..., 127, 0, ..., 7]``, in that order. Used to zoom whole-episode plots onto the rows
-    a model actually uses, as the paper's Figure 6 does.
-    """
-    w = as_array(weights)
-    n = w.shape[1]
-    strong = (w > threshold) & (w >= 0.5 * w.max(axis=1, keepdims=True))
-    used = np.flatnonzero(strong.any(axis=0))
-    if used.size == 0:
-        return list(range(n))
-    gaps = np.diff(np.append(used, used[0] + n))  # circular gaps between used rows
-    k = int(gaps.argmax())
-    start = int(used[(k + 1) % used.size])
-    length = (int(used[k]) - start) % n + 1
-    length = max(length + 2 * margin, min_rows)
-    if length >= n:
-        return list(range(n))
-    start -= (length - ((int(used[k]) - start) % n + 1)) // 2
-    return [(start + i) % n for i in range(length)]
 
 
 def _row_axis(rows: Sequence[int]) -> dict:
@@ -187,12 +151,12 @@ def episode_grid(
     Left: inputs ``(T, C_in)``, add vectors ``(T, M)``, write weightings ``(T, N)``; right:
     outputs ``(T, C_out)`` (sigmoid), read vectors ``(T, M)``, read weightings ``(T, N)``.
     ``rows`` (a list of memory rows, in display order) crops the weighting panels (default: the
-    rows in use, :func:`focus_window`); the y-axis keeps the true row numbers.
+    every row; the stepper passes :func:`ntm.stepper.episode.focus_window`); the y-axis keeps the true row numbers.
     """
     x_in, x_out = as_array(inputs), as_array(outputs)
     a, r = as_array(adds), as_array(reads)
     ww, rw = as_array(write_weights), as_array(read_weights)
-    rows = list(focus_window(np.concatenate([ww, rw])) if rows is None else rows)
+    rows = list(range(ww.shape[1]) if rows is None else rows)
     y_rows = [str(r) for r in rows]
     g = _Grid(3, 2, heights=[0.2, 0.25, 0.55], hspace=0.08, vspace=0.06,
               titles=("Inputs", "Outputs", "Adds (write vectors a)", "Reads (read vectors r)",
@@ -389,111 +353,3 @@ def memory_change(before: Any, after: Any, *, mark_rows: Sequence[int] = (),
     for note in g.layout["annotations"]:
         note["font"] = {"size": 13}
     return go.Figure(traces, g.layout)
-
-
-def _lines(series: Mapping[str, Sequence[tuple[float, float]]], *, x_title: str, y_title: str,
-           x_hover: str, marker: int, height: int, x_axis: dict, y_axis: dict) -> go.Figure:
-    """One coloured line per named series of (x, y) points, legend on top."""
-    traces = [
-        dict(type="scatter", x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
-             name=name, marker={"size": marker},
-             line={"color": MODEL_COLORS.get(name, PALETTE[i % len(PALETTE)]), "width": 3},
-             hovertemplate=f"{name}<br>{x_hover}<br>{y_title} = %{{y:.4g}}<extra></extra>")
-        for i, (name, pts) in enumerate(series.items()) if pts
-    ]
-    layout = dict(
-        height=height, font=FONT, plot_bgcolor="white", margin={"l": 64, "r": 16, "t": 24, "b": 48},
-        xaxis={"title": {"text": x_title}, "gridcolor": "#eee", **x_axis},
-        yaxis={"title": {"text": y_title}, "gridcolor": "#eee", **y_axis},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-    )
-    return go.Figure(traces, layout)
-
-
-def error_curve(results: Mapping[str, Sequence[Mapping]], *, x: str = "length",
-                y: str = "bit_errors", y_title: str = "bit errors per sequence",
-                train_max: int | None = None, log_y: bool = False, height: int = 380
-                ) -> go.Figure:
-    """One line per model of ``y`` against ``x`` (from evaluation rows, e.g.
-    ``{"NTM": [{"length": 10, "bit_errors": 0.0}, ...]}``); the training range is shaded."""
-    series = {name: sorted((r[x], r[y]) for r in rows if x in r and y in r)
-              for name, rows in results.items()}
-    fig = _lines(series, x_title=x, y_title=y_title, x_hover=f"{x} = %{{x}}", marker=8,
-                 height=height, x_axis={"rangemode": "tozero"},
-                 y_axis={"type": "log"} if log_y else {"rangemode": "tozero"})
-    if train_max is not None:
-        fig.add_vrect(x0=0, x1=train_max, fillcolor="#2ca02c", opacity=0.08, line_width=0,
-                      annotation_text="training range", annotation_position="top left")
-    return fig
-
-
-def evaluation_heatmap(rows: Sequence[Mapping], *, x: str = "length", y: str = "repeats",
-                       value: str = "bits_wrong_pct", value_title: str = "% bits wrong",
-                       train_max: tuple[int, int] | None = None, height: int = 420
-                       ) -> go.Figure:
-    """An evaluation over two sizes (repeat copy: length x repeats) as a heatmap of ``value``.
-
-    Each cell is labelled with its value; cells with no evaluation stay blank. ``train_max``
-    (``(x_max, y_max)``) outlines the training range, so what lies outside it reads as
-    generalisation.
-    """
-    xs = sorted({int(r[x]) for r in rows if x in r and y in r})
-    ys = sorted({int(r[y]) for r in rows if x in r and y in r})
-    col, row = {v: i for i, v in enumerate(xs)}, {v: i for i, v in enumerate(ys)}
-    z = np.full((len(ys), len(xs)), np.nan)
-    for r in rows:
-        if x in r and y in r and value in r:
-            z[row[int(r[y])], col[int(r[x])]] = float(r[value])
-    text = [["" if np.isnan(v) else f"{v:.2g}" for v in row] for row in z]
-    zmax = max(1.0, float(np.nanmax(z)) if np.isfinite(z).any() else 1.0)
-    trace = dict(
-        type="heatmap", z=z, x=[str(v) for v in xs], y=[str(v) for v in ys], text=text,
-        texttemplate="%{text}", textfont={"size": 11}, zmin=0, zmax=zmax,
-        colorscale=[[0.0, "#ffffff"], [0.02, "#fee8c8"], [0.3, "#fc8d59"], [1.0, "#7f0000"]],
-        colorbar={"thickness": 12, "title": {"text": value_title}}, xgap=1, ygap=1,
-        hovertemplate=f"{x} %{{x}}, {y} %{{y}}<br>{value_title}: %{{z:.4g}}<extra></extra>",
-    )
-    layout = dict(
-        height=height, font=FONT, plot_bgcolor=GRID_COLOR,
-        margin={"l": 64, "r": 16, "t": 24, "b": 48},
-        xaxis={"title": {"text": x}, "type": "category"},
-        yaxis={"title": {"text": y}, "type": "category"},
-    )
-    fig = go.Figure([trace], layout)
-    if train_max is not None:
-        inside_x = [i for i, v in enumerate(xs) if v <= train_max[0]]
-        inside_y = [i for i, v in enumerate(ys) if v <= train_max[1]]
-        if inside_x and inside_y:
-            fig.add_shape(type="rect", x0=min(inside_x) - 0.5, x1=max(inside_x) + 0.5,
-                          y0=min(inside_y) - 0.5, y1=max(inside_y) + 0.5,
-                          line={"color": "#2ca02c", "width": 2.5})
-            fig.update_layout(title={"text": "training range outlined in green",
-                                     "font": {"size": 13, "color": "#2ca02c"}, "x": 0.01},
-                              margin={"t": 40})
-    return fig
-
-
-def learning_curves(curves: Mapping[str, Sequence[Mapping]], *, y: str = "cost",
-                    y_title: str = "cost (bits per sequence)", log_x: bool = True,
-                    height: int = 380) -> go.Figure:
-    """``y`` against sequences seen, one line per model, log-x by default (the paper's
-    Figure 3)."""
-    series = {name: [(r["sequences"], r[y]) for r in rows if r.get("sequences", 0) > 0 and y in r]
-              for name, rows in curves.items()}
-    return _lines(series, x_title="sequences seen", y_title=y_title,
-                  x_hover="%{x:,} sequences", marker=5, height=height,
-                  x_axis={"type": "log" if log_x else "linear"}, y_axis={"rangemode": "tozero"})
-
-
-__all__ = [
-    "BITS_COLORSCALE",
-    "episode_grid",
-    "error_curve",
-    "evaluation_heatmap",
-    "focus_window",
-    "learning_curves",
-    "memory_change",
-    "stage_panel",
-    "target_output",
-    "vector_bars",
-]
