@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, fields
 
 from torch import Tensor, nn
 
+from . import limits
+
 
 @dataclass(frozen=True)
 class LSTMBaselineConfig:
@@ -19,10 +21,11 @@ class LSTMBaselineConfig:
     layers: int = 3
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{f.name} must be a positive integer, got {value!r}")
+        """Refuse anything but integers within :mod:`ntm.limits` (configs come from uploads)."""
+        bounds = {"input_size": limits.MAX_IO_SIZE, "output_size": limits.MAX_IO_SIZE,
+                  "hidden_size": limits.MAX_LSTM_HIDDEN, "layers": limits.MAX_LSTM_LAYERS}
+        for name, high in bounds.items():
+            limits.check_int(name, getattr(self, name), 1, high)
 
     @classmethod
     def from_dict(cls, data: dict) -> LSTMBaselineConfig:

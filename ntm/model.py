@@ -23,12 +23,25 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from . import limits
 from .addressing import Addressing, address
 from .controller import CONTROLLERS, ControllerState
 from .heads import HeadParams, Heads
 from .memory import read, write
 
 MEMORY_INITS = ("constant", "learned", "random")
+#: (lowest, highest) value of every integer field of :class:`NTMConfig`.
+_CONFIG_BOUNDS = {
+    "input_size": (1, limits.MAX_IO_SIZE),
+    "output_size": (1, limits.MAX_IO_SIZE),
+    "memory_rows": (1, limits.MAX_MEMORY_ROWS),
+    "memory_width": (1, limits.MAX_MEMORY_WIDTH),
+    "controller_size": (1, limits.MAX_CONTROLLER_SIZE),
+    "controller_layers": (1, limits.MAX_CONTROLLER_LAYERS),
+    "read_heads": (1, limits.MAX_HEADS),
+    "write_heads": (1, limits.MAX_HEADS),
+    "shift_range": (0, limits.MAX_SHIFT_RANGE),
+}
 #: Memory value of the "constant" initialisation (Collier & Beel 2018).
 CONSTANT_MEMORY = 1e-6
 
@@ -50,22 +63,17 @@ class NTMConfig:
     memory_init: str = "constant"  #: "constant" (1e-6), "learned" or "random"
 
     def __post_init__(self) -> None:
-        positive = ("input_size", "output_size", "memory_rows", "memory_width",
-                    "controller_size", "controller_layers", "read_heads", "write_heads")
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.shift_range, int) or self.shift_range < 0:
-            raise ValueError(f"shift_range must be a non-negative integer, got {self.shift_range!r}")
+        """Refuse anything but integers within :mod:`ntm.limits` (configs come from uploads)."""
+        for name, (low, high) in _CONFIG_BOUNDS.items():
+            limits.check_int(name, getattr(self, name), low, high)
         if 2 * self.shift_range + 1 > self.memory_rows:
             raise ValueError(
                 f"shift range {self.shift_range} needs at least {2 * self.shift_range + 1} rows, "
                 f"memory has {self.memory_rows}"
             )
-        if self.controller not in CONTROLLERS:
+        if not isinstance(self.controller, str) or self.controller not in CONTROLLERS:
             raise ValueError(f"controller must be one of {sorted(CONTROLLERS)}, got {self.controller!r}")
-        if self.memory_init not in MEMORY_INITS:
+        if not isinstance(self.memory_init, str) or self.memory_init not in MEMORY_INITS:
             raise ValueError(f"memory_init must be one of {MEMORY_INITS}, got {self.memory_init!r}")
 
     @classmethod
