@@ -1,29 +1,42 @@
-"""The shipped models: where they live, their menu names, and loading one for the stepper.
+"""The shipped models: where they live, their names, their stored evaluations, loading one for
+the stepper, and its model card as plain data.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from .checkpoint import CheckpointError, load_model
-from .evaluate import task_of
 from .model import NTM
-
-#: Where the shipped checkpoints live (``NTM_MODELS_DIR`` overrides it, e.g. in tests).
+from .tasks import task_of
 
 #: Where the shipped checkpoints live (``NTM_MODELS_DIR`` overrides it, e.g. in tests).
 MODELS_DIR = Path(os.environ.get("NTM_MODELS_DIR") or Path(__file__).resolve().parents[1] / "assets" / "models")
 
 
-#: Display names of the shipped models, in menu order.
+#: Display names of the shipped NTMs the stepper offers, in menu order (file ``<key>.pt``).
 SHIPPED = {
     "copy": "Copy (NTM)",
     "repeat-copy": "Repeat copy (NTM)",
     "associative-recall": "Associative recall (NTM)",
+}
+
+
+#: The Generalisation page's comparison on the copy task: display name -> checkpoint file.
+COPY_MODELS = {"NTM": "copy.pt", "LSTM": "copy-lstm.pt"}
+#: Every shipped model with an evaluation table: display name -> checkpoint file.
+ALL_MODELS = {
+    "Copy NTM": "copy.pt",
+    "Copy LSTM (no memory)": "copy-lstm.pt",
+    "Repeat copy NTM": "repeat-copy.pt",
+    "Associative recall NTM": "associative-recall.pt",
 }
 
 
@@ -63,3 +76,99 @@ def load_ntm(path: str | Path, device: str | torch.device | None = None) -> NTM:
             f"outputs do not fit the {task.name} task"
         )
     return model
+
+
+def available(files: Mapping[str, str], directory: Path | None = None) -> dict[str, Path]:
+    """The named checkpoints (name -> file name) that exist on disk, as name -> path."""
+    directory = Path(directory or MODELS_DIR)
+    return {name: directory / f for name, f in files.items() if (directory / f).is_file()}
+
+
+def evaluation_path(checkpoint: Path) -> Path:
+    """Where a checkpoint's evaluation table lives: ``<name>.eval.json`` beside it."""
+    return checkpoint.with_name(checkpoint.stem + ".eval.json")
+
+
+def load_evaluation(checkpoint: Path) -> list[dict]:
+    """The stored evaluation rows of a checkpoint (``[]`` when there are none or they are
+    unreadable). Each row has the sizes (``length``, ``repeats``, ``items`` ...), ``bit_errors``,
+    ``bits_wrong_pct``, ``perfect_pct``, ``cost_bits`` and ``sequences``."""
+    path = evaluation_path(checkpoint)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    rows = data.get("rows", data) if isinstance(data, dict) else data
+    return [r for r in rows if isinstance(r, dict) and "bit_errors" in r] if isinstance(rows, list) else []
+
+
+# ------------------------------------------------------------------------------ model cards
+
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """A model's card as the stepper shows it. Metadata comes from a file that may be old, hand
+    edited or uploaded, so a fact that is missing or of the wrong type reads "unknown"."""
+
+    task: str
+    metrics: dict[str, str]  #: label -> value, in display order
+    final_bit_errors: float | None  #: held-out bit errors per sequence when training ended
+    lines: list[str]  #: the final error; training range, heads and command
+
+    @property
+    def learned(self) -> bool:
+        """False when training ended at one bit error per sequence or more."""
+        return self.final_bit_errors is None or self.final_bit_errors < 1
+
+
+def _number(value: object) -> float | None:
+    """A finite int or float (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond any float
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _final_bit_errors(curve: object) -> float | None:
+    """The last point of a training curve, if the curve is a list ending in a point."""
+    if isinstance(curve, list) and curve and isinstance(curve[-1], dict):
+        return _number(curve[-1].get("bit_errors"))
+    return None
+
+
+def model_card(model: NTM) -> ModelCard:
+    """The facts of a loaded NTM's card: its size, controller, training and command."""
+    meta = model.metadata if isinstance(model.metadata, dict) else {}
+    c = model.config
+    seen, wall = _number(meta.get("sequences_seen")), _number(meta.get("wall_time"))
+    final = _final_bit_errors(meta.get("curve"))
+    try:
+        task = task_of(model)
+    except (ValueError, TypeError):
+        task = None
+    trained = [f"{k} {lo}–{hi}" for k, (lo, hi) in task.training_range().items()] if task else []
+    command = meta.get("command")
+    details = [
+        "Trained on " + (", ".join(trained) or f"{UNKNOWN} sizes"),
+        f"{c.read_heads} read / {c.write_heads} write head(s)",
+        f"shift range ±{c.shift_range}",
+        *([f"command: `{command.replace('`', chr(39))}`"] if isinstance(command, str) and command
+          else []),
+    ]
+    return ModelCard(
+        task=task.name if task else UNKNOWN,
+        metrics={
+            "Memory N × M": f"{c.memory_rows} × {c.memory_width}",
+            "Controller": f"{c.controller.upper()} {c.controller_size}",
+            "Sequences seen": f"{seen:,.0f}" if seen is not None else UNKNOWN,
+            "Training time": f"{wall / 60:.1f} min" if wall is not None else UNKNOWN,
+        },
+        final_bit_errors=final,
+        lines=["Final held-out bit errors per sequence: "
+               + (f"{final:.3f}" if final is not None else UNKNOWN), " · ".join(details)],
+    )

@@ -24,22 +24,11 @@ import torch
 from torch import nn
 
 from .checkpoint import load_model
-from .tasks import Task, bit_errors, cost_bits, make_task
+from .tasks import Task, bit_errors, cost_bits, task_of  # task_of: others import it from here
 
 DEFAULT_SEED = 20140101  # fixed, and unlike any training seed
-DEFAULT_POINTS = {
-    "copy": {"lengths": [10, 20, 30, 50, 80, 120]},
-    "repeat-copy": {"lengths": [5, 10, 20], "repeats": [5, 10, 20]},
-    "associative-recall": {"items": [2, 6, 10, 15, 20]},
-}
-
-
-def task_of(model: nn.Module) -> Task:
-    """The task a checkpoint was trained on, rebuilt from its metadata."""
-    meta = getattr(model, "metadata", {})
-    if "task" not in meta:
-        raise ValueError("the model's metadata names no task")
-    return make_task(meta["task"], **meta.get("task_params", {}))
+#: The measures of a table row; its other columns are the sizes of the point.
+MEASURES = ("sequences", "bit_errors", "bits_wrong_pct", "perfect_pct", "cost_bits")
 
 
 @torch.no_grad()
@@ -125,8 +114,13 @@ def held_out_score(
     return sum(errs) / len(errs), sum(costs) / len(costs)
 
 
+def size_columns(rows: list[dict]) -> list[str]:
+    """The size columns of an evaluation table (``length``, ``repeats``, ``items`` ...)."""
+    return [k for k in rows[0] if k not in MEASURES] if rows else []
+
+
 def format_table(rows: list[dict]) -> str:
-    keys = [k for k in ("length", "repeats", "items") if k in rows[0]] if rows else []
+    keys = size_columns(rows)
     head = "".join(f"{k:>8}" for k in keys) + (
         f"{'sequences':>11}{'bit errors/seq':>16}{'% bits wrong':>14}{'% perfect':>11}{'cost (bits)':>13}"
     )
@@ -141,7 +135,7 @@ def format_table(rows: list[dict]) -> str:
 
 
 def markdown_table(rows: list[dict]) -> str:
-    keys = [k for k in ("length", "repeats", "items") if k in rows[0]] if rows else []
+    keys = size_columns(rows)
     head = keys + ["sequences", "bit errors / sequence", "% bits wrong", "% sequences perfect",
                    "cost (bits / sequence)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
@@ -229,18 +223,16 @@ def _ints(text: str | None) -> list[int] | None:
 
 
 def points_for(task: Task, lengths=None, repeats=None, items=None) -> list[dict]:
-    """The evaluation points for a task from the CLI lists (defaults: :data:`DEFAULT_POINTS`)."""
-    default = DEFAULT_POINTS[task.name]
-    if task.name == "copy":
-        return [{"length": n} for n in lengths or default["lengths"]]
-    if task.name == "repeat-copy":
-        return [
-            {"length": n, "repeats": r}
-            for n, r in itertools.product(
-                lengths or default["lengths"], repeats or default["repeats"]
-            )
-        ]
-    return [{"items": k} for k in items or lengths or default["items"]]
+    """The evaluation points from the CLI lists: the product over the task's sizes of the
+    values given, or else of :meth:`Task.evaluation_grid`'s. A task without a ``length`` reads
+    ``--lengths`` as its first size (associative recall: items)."""
+    grid = task.evaluation_grid()
+    given = {"length": lengths, "repeats": repeats, "items": items}
+    if "length" not in grid:
+        first = next(iter(grid))
+        given[first] = given.get(first) or lengths
+    values = [given.get(name) or default for name, default in grid.items()]
+    return [dict(zip(grid, point, strict=True)) for point in itertools.product(*values)]
 
 
 def build_parser() -> argparse.ArgumentParser:

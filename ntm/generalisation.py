@@ -1,59 +1,26 @@
 """Generalisation: train on short sequences, test on long ones (Graves et al. 2014, section 4.1).
 
-Pure functions behind the Generalisation page: find the shipped NTM and LSTM-baseline
-checkpoints and their stored evaluation tables, run a model on one sequence of a given length
-(the paper's Figures 4 and 5), and re-evaluate on fresh sequences with a progress callback.
+Pure functions behind the Generalisation page: run a model on one sequence of a given length
+(the paper's Figures 4 and 5), re-evaluate on fresh sequences with a progress callback, and pick
+and chart the models of the other tasks. The checkpoints and their stored evaluation tables are
+:mod:`ntm.catalogue`'s.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from . import catalogue
-from .evaluate import DEFAULT_SEED, evaluate, task_of
+from .evaluate import DEFAULT_SEED, evaluate, size_columns
 from .stepper import episode
-from .tasks import Task
+from .tasks import Task, task_of
 
-#: The copy models compared on the page: display name -> checkpoint file name.
-COPY_MODELS = {"NTM": "copy.pt", "LSTM": "copy-lstm.pt"}
-#: Every shipped model with an evaluation table: display name -> checkpoint file name.
-ALL_MODELS = {
-    "Copy NTM": "copy.pt",
-    "Copy LSTM (no memory)": "copy-lstm.pt",
-    "Repeat copy NTM": "repeat-copy.pt",
-    "Associative recall NTM": "associative-recall.pt",
-}
 #: Lengths of the paper's Figures 4 and 5.
 FIGURE_LENGTHS = (10, 20, 30, 50, 120)
-
-
-def models_dir() -> Path:
-    return Path(catalogue.MODELS_DIR)
-
-
-def evaluation_path(checkpoint: Path) -> Path:
-    """Where a checkpoint's evaluation table lives: ``<name>.eval.json`` beside it."""
-    return checkpoint.with_name(checkpoint.stem + ".eval.json")
-
-
-def load_evaluation(checkpoint: Path) -> list[dict]:
-    """The stored evaluation rows of a checkpoint (``[]`` when there are none or they are
-    unreadable). Each row has the size (``length``, ``repeats`` or ``items``), ``bit_errors``,
-    ``bits_wrong_pct``, ``perfect_pct``, ``cost_bits`` and ``sequences``."""
-    path = evaluation_path(checkpoint)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return []
-    rows = data.get("rows", data) if isinstance(data, dict) else data
-    return [r for r in rows if isinstance(r, dict) and "bit_errors" in r] if isinstance(rows, list) else []
 
 
 @dataclass
@@ -101,14 +68,36 @@ def reevaluate(
                     progress=progress)
 
 
-def size_key(rows: Sequence[dict]) -> str:
-    """The size column of an evaluation table: ``length`` or ``items``."""
-    return "items" if rows and "items" in rows[0] else "length"
+def other_tasks(models: Mapping[str, nn.Module], task: Task) -> dict[str, Task]:
+    """The models trained on a task other than ``task``, with their tasks: name -> task."""
+    tasks = {name: task_of(m) for name, m in models.items()}
+    return {name: t for name, t in tasks.items() if t.name != task.name}
+
+
+@dataclass(frozen=True)
+class Chart:
+    """How the page charts one task's evaluation table."""
+
+    kind: str  #: "curve" (one size: ``error_curve``) or "heat" (two: ``evaluation_heatmap``)
+    caption: str
+    options: dict  #: keyword arguments of that figure builder
+
+
+def chart_for(task: Task) -> Chart:
+    """An error curve over a task's one size, or a heatmap over its two."""
+    (x, (_, x_max)), *rest = task.training_range().items()
+    if not rest:
+        return Chart("curve", f"Bit errors per sequence against {x}; the shaded band is the "
+                     f"training range ({x} up to {x_max}).", {"x": x, "train_max": x_max})
+    (y, (_, y_max)), *_ = rest
+    return Chart("heat", f"% of scored bits wrong for each {x} and {y}; the green "
+                 "box is the training range, the rest is generalisation to larger sizes.",
+                 {"x": x, "y": y, "train_max": (x_max, y_max)})
 
 
 def table(rows: Sequence[dict]) -> list[dict]:
     """Evaluation rows as display records with readable column names."""
-    keys = [k for k in ("length", "repeats", "items") if rows and k in rows[0]]
+    keys = size_columns(list(rows))
     return [
         {**{k: r[k] for k in keys},
          "bit errors per sequence": round(r["bit_errors"], 4),

@@ -1,7 +1,9 @@
 """Read and write heads: map the controller output to the addressing parameters (section 3.3).
 
-One linear layer per kind of head emits every head's raw parameters at once; the activations
-below (fixed by the design contract) put each parameter in its legal range:
+Two linear layers serve every head: one emits all heads' addressing parameters ``k, beta, g, s,
+gamma`` at once (read and write heads alike, so they address memory in one batched call), the
+other the write heads' erase and add vectors. The activations below (fixed by the design
+contract) put each parameter in its legal range:
 
 =========  ================  ==========================================
 parameter  activation        range

@@ -3,16 +3,19 @@ an LSTM without memory (the paper's Figures 3, 4 and 5)."""
 
 import streamlit as st
 
+from ntm import catalogue
 from ntm import generalisation as G
 from ntm.app.models import shipped_any
 from ntm.app.navigation import ensure_app_navigation
 from ntm.app.query import checked_query
-from ntm.evaluate import points_for, task_of
+from ntm.evaluate import points_for
 from ntm.figures import episode as episode_figures
 from ntm.figures import evaluation as evaluation_figures
+from ntm.tasks import task_of
 
 ensure_app_navigation()
 PLOT = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+LENGTHS = [10, 20, 30, 50, 80, 100, 120]
 
 st.title("Generalisation")
 st.caption(
@@ -22,12 +25,10 @@ st.caption(
     "it saw and falls apart beyond them."
 )
 
-folder = G.models_dir()
-paths = {name: folder / file for name, file in G.COPY_MODELS.items()}
-available = {name: p for name, p in paths.items() if p.is_file()}
+available = catalogue.available(catalogue.COPY_MODELS)
 if not available:
-    st.warning(f"No shipped copy models found in `{folder}`. Train them with the commands in the "
-               "README, or pick another page.", icon=":material/folder_off:")
+    st.warning(f"No shipped copy models found in `{catalogue.MODELS_DIR}`. Train them with the "
+               "commands in the README, or pick another page.", icon=":material/folder_off:")
     st.stop()
 models = {name: shipped_any(p) for name, p in available.items()}
 task = task_of(next(iter(models.values())))
@@ -39,8 +40,7 @@ for notice in checked_query({"gseed": (0, 10**6)}, {}):  # before the bound widg
 ctrl = st.columns([1, 2.4, 3])
 seed = ctrl[0].number_input("Sequence seed", 0, 10**6, 1, key="gseed", bind="query-params",
                             help="The same random sequence is given to every model.")
-lengths = ctrl[1].multiselect("Lengths", [10, 20, 30, 50, 80, 100, 120], list(G.FIGURE_LENGTHS),
-                              key="glengths")
+lengths = ctrl[1].multiselect("Lengths", LENGTHS, list(G.FIGURE_LENGTHS), key="glengths")
 ctrl[2].caption("Top of each pair: the target; bottom: the model's output (white 0, black 1). "
                 "Red crosses mark wrong bits. Only the output half of each sequence is drawn.")
 
@@ -66,13 +66,13 @@ for n in sorted(lengths):
 
 # ------------------------------------------------------------------ error against length
 st.header("Errors against sequence length")
-evaluations = {name: G.load_evaluation(p) for name, p in available.items()}
+evaluations = {name: catalogue.load_evaluation(p) for name, p in available.items()}
 recompute = st.expander("Recompute on fresh sequences", icon=":material/refresh:")
 with recompute:
     sequences = st.slider("Sequences per length", 20, 1000, 100, 20, key="gseqs")
     if st.button("Recompute now", icon=":material/play_arrow:"):
         bar = st.progress(0.0, text="Starting…")
-        points = points_for(task, lengths=[10, 20, 30, 50, 80, 100, 120])
+        points = points_for(task, lengths=LENGTHS)
         total = len(points) * len(models)
         fresh = {}
         for i, (name, m) in enumerate(models.items()):
@@ -110,30 +110,22 @@ right.plotly_chart(evaluation_figures.learning_curves(curves, y="bit_errors", y_
                    config=PLOT, key="lc_bits")
 
 # ------------------------------------------------------------------ other tasks
-others = {name: folder / f for name, f in G.ALL_MODELS.items()
-          if name.split()[0] != "Copy" and (folder / f).is_file()}
+shipped = catalogue.available(catalogue.ALL_MODELS)
+others = G.other_tasks({name: shipped_any(p) for name, p in shipped.items()}, task)
 if others:
-    st.header("Repeat copy and associative recall")
-    for name, path in others.items():
-        rows = G.load_evaluation(path)
+    st.header("The other tasks")
+    for name, other in others.items():
+        rows = catalogue.load_evaluation(shipped[name])
         with st.container(border=True):
             st.subheader(name)
             if rows:
-                key = G.size_key(rows)
-                task = task_of(shipped_any(path))
-                if key == "items":
-                    st.caption("Bit errors per sequence against the number of items; the paper "
-                               "reports about 2 at 10 items for its NTMs.")
-                    st.plotly_chart(evaluation_figures.error_curve({"NTM": rows}, x="items",
-                                                   train_max=task.max_items),
-                                    config=PLOT, key=f"curve_{name}")
-                elif "repeats" in rows[0]:
-                    st.caption("% of scored bits wrong for each sequence length and number of "
-                               "repeats; the green box is the training range, the rest is "
-                               "generalisation to longer sequences and more repeats.")
-                    st.plotly_chart(evaluation_figures.evaluation_heatmap(
-                        rows, train_max=(task.max_length, task.max_repeats)),
-                        config=PLOT, key=f"heat_{name}")
+                chart = G.chart_for(other)
+                st.caption(chart.caption)
+                if chart.kind == "curve":
+                    fig = evaluation_figures.error_curve({"NTM": rows}, **chart.options)
+                else:
+                    fig = evaluation_figures.evaluation_heatmap(rows, **chart.options)
+                st.plotly_chart(fig, config=PLOT, key=f"{chart.kind}_{name}")
                 st.dataframe(G.table(rows), hide_index=True)
             else:
                 st.caption("No stored evaluation.")

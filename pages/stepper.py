@@ -9,21 +9,22 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ntm import catalogue, urlcheck
+from ntm import catalogue
 from ntm.app.models import devices, shipped_model, uploaded_model
 from ntm.app.navigation import ensure_app_navigation
 from ntm.app.query import checked_query
 from ntm.checkpoint import CheckpointError
-from ntm.evaluate import task_of
 from ntm.figures import episode as episode_figures
 from ntm.figures.addressing import kernel_bar
 from ntm.figures.style import offset_labels
-from ntm.stepper import episode, export, narration
+from ntm.stepper import episode, export, narration, url
+from ntm.stepper.playback import DEFAULT_SPEED, SPEEDS, Playback
+from ntm.tasks import task_of
 
 ensure_app_navigation()
 BIND = "query-params"
 PLOT = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
-SPEEDS = {"slow (1 step/s)": 1.0, "medium (3 steps/s)": 0.33, "fast (8 steps/s)": 0.125}
+LINK_ICON = ":material/link_off:"
 
 st.title("Model stepper")
 st.caption(
@@ -38,24 +39,22 @@ trained = st.session_state.get("live_checkpoint")  # from the Train-it-yourself 
 choices = [m.key for m in models] + (["trained"] if trained else []) + ["upload"]
 labels = ({m.key: m.label for m in models} | {"trained": "the model you trained"}
           | {"upload": "upload a checkpoint…"})
-_notices = checked_query(  # may fix the URL and rerun, before any bound widget reads it
-    {"seed": (0, 10**6), "t": (0, 10**6)} | {k: (1, v) for k, v in episode.SIZE_LIMITS.items()},
-    {"model": choices, "device": devices(), "input": ["random", "typed"]},
+notices = checked_query(  # may fix the URL and rerun, before any bound widget reads it
+    url.FIXED_LIMITS | url.any_task_limits(),
+    {"model": choices, "device": devices(), "input": list(url.INPUT_MODES)},
 )
-for notice in _notices:
-    st.warning(notice, icon=":material/link_off:")
+for notice in notices:
+    st.warning(notice, icon=LINK_ICON)
 top = st.columns([2.2, 1, 1.3, 1, 1.6])
 model_key = top[0].selectbox(
     "Model", choices, key="model", bind=BIND,
     help="Shipped NTMs: " + "; ".join(f"**{k}**: {v}" for k, v in labels.items()),
 )
-device_list = devices()
 device = top[1].selectbox(
-    "Device", device_list, key="device", bind=BIND,
+    "Device", devices(), key="device", bind=BIND,
     help="CUDA appears when this server has a GPU; the model is loaded once per device.",
 )
 
-model = None
 if model_key == "upload":
     upload = st.file_uploader(
         "An NTM checkpoint saved by `ntm.save_model` / `python -m ntm.train` (.pt, up to 100 MiB)",
@@ -72,41 +71,36 @@ if model_key == "upload":
 elif model_key == "trained":
     model = shipped_model(Path(trained), device)
 else:
-    entry = next(m for m in models if m.key == model_key)
-    model = shipped_model(entry.path, device)
+    model = shipped_model(next(m.path for m in models if m.key == model_key), device)
 
 task = task_of(model)
-meta = model.metadata
-final = (meta.get("curve") or [{}])[-1].get("bit_errors")
-if final is not None and final >= 1:
+# The sizes' ranges and the input modes are the task's, known only now: check the link again.
+for notice in checked_query(url.task_limits(task), {"input": url.input_modes(task)},
+                            key="_url_task_notices", shown=notices):
+    if notice not in notices:
+        st.warning(notice, icon=LINK_ICON)
+for notice in url.kept_out_of_range(st.session_state, task):
+    st.info(notice, icon=":material/straighten:")
+card = catalogue.model_card(model)
+if not card.learned:
     st.warning(
-        f"This model has not learned its task: it still made {final:.1f} bit errors per sequence "
-        "on held-out data at the end of its training (see its model card in `assets/models/`). "
-        "Its heads are shown as they are: a look at addressing that has not found an algorithm.",
+        f"This model has not learned its task: it still made {card.final_bit_errors:.1f} bit "
+        "errors per sequence on held-out data at the end of its training (see its model card in "
+        "`assets/models/`). Its heads are shown as they are: a look at addressing that has not "
+        "found an algorithm.",
         icon=":material/warning:",
     )
-with st.expander(f"Model card: {meta.get('task', '?')}", icon=":material/badge:"):
-    c = model.config
-    card = st.columns(4)
-    card[0].metric("Memory N × M", f"{c.memory_rows} × {c.memory_width}")
-    card[1].metric("Controller", f"{c.controller.upper()} {c.controller_size}")
-    card[2].metric("Sequences seen", f"{meta.get('sequences_seen', 0):,}")
-    card[3].metric("Training time", f"{meta.get('wall_time', 0) / 60:.1f} min")
-    curve = meta.get("curve") or []
-    if curve:
-        st.caption(f"Final held-out bit errors per sequence: {curve[-1].get('bit_errors', float('nan')):.3f}")
-    ranges = episode.training_range(task)
-    st.caption(
-        "Trained on " + ", ".join(f"{k} {lo}–{hi}" for k, (lo, hi) in ranges.items())
-        + f" · {c.read_heads} read / {c.write_heads} write head(s) · shift range ±{c.shift_range}"
-        + (f" · command: `{meta['command']}`" if meta.get("command") else "")
-    )
+with st.expander(f"Model card: {card.task}", icon=":material/badge:"):
+    for col, (label, value) in zip(st.columns(len(card.metrics)), card.metrics.items(),
+                                   strict=True):
+        col.metric(label, value)
+    for line in card.lines:
+        st.caption(line)
 
 # ------------------------------------------------------------------ input
-sizes = episode.size_arguments(task)
+sizes = task.stepper_sizes()
 mode = top[2].segmented_control(
-    "Input", ["random", "typed"] if task.name == "copy" else ["random"], default="random",
-    key="input", bind=BIND,
+    "Input", url.input_modes(task), default="random", key="input", bind=BIND,
 ) or "random"
 chosen = {}
 if mode == "random":
@@ -116,7 +110,8 @@ if mode == "random":
         chosen[name] = col.number_input(name.capitalize(), lo, hi, default, key=name, bind=BIND)
     batch = episode.random_batch(task, seed, **chosen)
 else:
-    st.caption("Type the sequence to copy: one row per time step, 8 bits per row (0 or 1).")
+    st.caption(f"Type the input sequence: one row per time step, {task.bits} bits per row "
+               "(0 or 1).")
     default = (np.random.default_rng(0).random((6, task.bits)) > 0.5).astype(int)
     edited = st.data_editor(
         default, key="typed_bits", num_rows="dynamic", width="content",
@@ -127,10 +122,9 @@ else:
     if bits.shape[0] == 0:
         st.warning("Add at least one row of bits.")
         st.stop()
-    batch = episode.copy_batch(bits[: episode.SIZE_LIMITS["length"]])
+    batch = episode.typed_batch(task, bits)
 
-beyond = [f"{k} = {v}" for k, v in chosen.items() if k in ranges and v > ranges[k][1]]
-if beyond:
+if beyond := episode.beyond_training(task, chosen):
     st.info(f"{', '.join(beyond)} is beyond the training range: a test of generalisation.",
             icon=":material/trending_up:")
 
@@ -144,25 +138,8 @@ ep: episode.Episode = st.session_state["_episode"]
 last = ep.steps - 1
 
 # ------------------------------------------------------------------ cursor
-if "t" not in st.session_state:  # first visit: the URL may name a step
-    st.session_state["t"] = urlcheck.parse_step(st.query_params.get("t"), last)
-st.session_state["t"] = min(int(st.session_state["t"]), last)
-
-
-def move(delta: int | None = None, to: int | None = None) -> None:
-    """Step buttons: move the cursor (and stop playing)."""
-    t = st.session_state["t"]
-    st.session_state["t"] = max(0, min(last, to if to is not None else t + delta))
-    if st.session_state.get("playing"):
-        st.session_state["playing"] = False
-        st.session_state["_stop_timer"] = True
-
-
-def toggle_play() -> None:
-    playing = not st.session_state.get("playing", False)
-    st.session_state["playing"] = playing
-    if playing and st.session_state["t"] >= last:
-        st.session_state["t"] = 0
+playback = Playback(st.session_state, last)
+playback.start(st.query_params.get("t"))
 
 
 def head_block(kind: str, head, t: int, h: int, rows: list[int]) -> None:
@@ -191,37 +168,33 @@ def head_block(kind: str, head, t: int, h: int, rows: list[int]) -> None:
                         key=f"add_{h}")
 
 
-def stepper_view() -> None:
-    if st.session_state.pop("_stop_timer", False):
-        st.rerun()  # a full run re-registers this fragment without the play timer
-    if st.session_state.get("playing") and st.session_state.pop("_tick", False):
-        if st.session_state["t"] >= last:
-            st.session_state["playing"] = False
-            st.rerun()
-        st.session_state["t"] += 1
-    st.session_state["_tick"] = True  # the next timed run advances one step
+def cursor_bar() -> int:
+    """Step buttons, play / pause, speed and the time slider; returns the step to show."""
     bar = st.columns([1, 1, 1, 1, 1.15, 1.7, 3.6], vertical_alignment="center")
-    bar[0].button("First", icon=":material/first_page:", on_click=move, kwargs={"to": 0},
+    bar[0].button("First", icon=":material/first_page:", on_click=playback.move, kwargs={"to": 0},
                   help="go to step 0", width="stretch")
-    bar[1].button("Back", icon=":material/chevron_left:", on_click=move, args=(-1,),
+    bar[1].button("Back", icon=":material/chevron_left:", on_click=playback.move, args=(-1,),
                   help="one step back", width="stretch")
-    bar[2].button("Next", icon=":material/chevron_right:", on_click=move, args=(1,),
+    bar[2].button("Next", icon=":material/chevron_right:", on_click=playback.move, args=(1,),
                   help="one step forward", width="stretch")
-    bar[3].button("Last", icon=":material/last_page:", on_click=move, kwargs={"to": last},
-                  help="go to the last step", width="stretch")
-    playing = st.session_state.get("playing", False)
+    bar[3].button("Last", icon=":material/last_page:", on_click=playback.move,
+                  kwargs={"to": last}, help="go to the last step", width="stretch")
+    playing = playback.playing
     if bar[4].button("Pause" if playing else "Play", type="primary", width="stretch",
                      icon=":material/pause:" if playing else ":material/play_arrow:",
-                     on_click=toggle_play, key="play"):
+                     on_click=playback.toggle, key="play"):
         st.rerun()  # re-register the fragment with (or without) its timer
-    bar[5].selectbox("Speed", list(SPEEDS), index=1, key="speed", label_visibility="collapsed")
+    bar[5].selectbox("Speed", list(SPEEDS), index=list(SPEEDS).index(DEFAULT_SPEED), key="speed",
+                     label_visibility="collapsed")
     bar[6].slider("Time step", 0, last, key="t", bind=BIND, label_visibility="collapsed")
-    t = st.session_state["t"]
-    st.markdown(f"#### t = {t} of {last} · {ep.phase(t)}")
+    return playback.t
 
+
+def overview(t: int) -> None:
+    """The whole episode with the cursor, beside the narration and this step's bits."""
+    tr = ep.trace
     left, right = st.columns([3, 1.15], gap="medium")
     with left:
-        tr = ep.trace
         st.plotly_chart(
             episode_figures.episode_grid(ep.inputs, ep.outputs, tr.write.add[:, 0, 0], tr.reads[:, 0, 0],
                             tr.write.weights[:, 0, 0], tr.read.weights[:, 0, 0], cursor=t,
@@ -233,21 +206,18 @@ def stepper_view() -> None:
         for i, (sentence, step) in enumerate(narration.describe_episode(ep)):
             st.markdown(sentence)
             if step is not None:
-                st.button(f"Go to step {step}", key=f"goto_{i}", on_click=move, kwargs={"to": step})
+                st.button(f"Go to step {step}", key=f"goto_{i}", on_click=playback.move,
+                          kwargs={"to": step})
         st.divider()
         st.markdown("**At this step**")
-        scored = bool(ep.scored[t])
-        st.markdown(
-            f"- input: `{''.join(str(int(v)) for v in ep.inputs[t])}`\n"
-            + (f"- target: `{''.join(str(int(v)) for v in ep.targets[t])}`\n"
-               f"- output: `{''.join(str(int(v)) for v in ep.predicted[t])}` "
-               f"({int(ep.wrong[t].sum())} wrong)" if scored else "- output not scored at this step")
-        )
+        st.markdown(ep.step_text(t))
         st.caption(f"{ep.bit_errors} bit errors on the whole sequence, cost {ep.cost_bits:.2f} bits.")
 
+
+def heads_and_memory(t: int) -> None:
+    """Each head's addressing at step t, the memory write, the reads, and target vs output."""
     tr = ep.trace
-    rows = episode.focus_window(np.concatenate([tr.write.weights[:, 0].reshape(-1, tr.memory.shape[2]),
-                                           tr.read.weights[:, 0].reshape(-1, tr.memory.shape[2])]))
+    rows = ep.head_rows()
     n = tr.memory.shape[2]
     zoom = f"rows {rows[0]}…{rows[-1]} of 0…{n - 1}" if len(rows) < n else f"all {n} rows"
     st.caption(f"Below, memory is shown zoomed to the rows the heads use over the episode ({zoom}); "
@@ -283,9 +253,16 @@ def stepper_view() -> None:
     )
 
 
-playing = st.session_state.get("playing", False)
-interval = SPEEDS.get(st.session_state.get("speed"), 0.33) if playing else None
-st.fragment(stepper_view, run_every=interval)()
+def stepper_view() -> None:
+    if playback.tick():
+        st.rerun()  # a full run re-registers this fragment with (or without) the play timer
+    t = cursor_bar()
+    st.markdown(f"#### t = {t} of {last} · {ep.phase(t)}")
+    overview(t)
+    heads_and_memory(t)
+
+
+st.fragment(stepper_view, run_every=playback.interval())()
 
 st.divider()
 ex = st.columns([1, 1, 4])

@@ -70,7 +70,7 @@ def test_same_seed_same_episode_and_beyond_training_lengths(model):
 
 def test_typed_copy_input_follows_the_encoding():
     bits = np.array([[1, 0, 1, 0, 1, 0, 1, 0], [0, 0, 0, 0, 1, 1, 1, 1]])
-    batch = episode.copy_batch(bits)
+    batch = ntm.tasks.CopyTask().encode(bits)
     assert batch.inputs.shape == (5, 1, 9)
     np.testing.assert_array_equal(batch.inputs[:2, 0, :8].numpy(), bits)
     assert batch.inputs[2, 0, 8] == 1 and batch.inputs[3:].abs().sum() == 0

@@ -9,6 +9,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import ntm
+from ntm import catalogue
 from ntm import generalisation as G
 from ntm.figures import evaluation as evaluation_figures
 from ntm.stepper import episode
@@ -25,16 +26,16 @@ def with_baseline(models_dir):
                    curve=[{"sequences": 500, "cost": 70.0, "bit_errors": 40.0}])
     rows = [{"length": n, "sequences": 10, "bit_errors": n / 10, "bits_wrong_pct": 1.0,
              "perfect_pct": 50.0, "cost_bits": 3.0} for n in (10, 20, 50)]
-    G.evaluation_path(models_dir / "copy.pt").write_text(json.dumps({"rows": rows}))
+    catalogue.evaluation_path(models_dir / "copy.pt").write_text(json.dumps({"rows": rows}))
     return models_dir
 
 
 def test_load_evaluation(with_baseline, tmp_path):
-    rows = G.load_evaluation(with_baseline / "copy.pt")
+    rows = catalogue.load_evaluation(with_baseline / "copy.pt")
     assert [r["length"] for r in rows] == [10, 20, 50]
-    assert G.load_evaluation(with_baseline / "copy-lstm.pt") == []
+    assert catalogue.load_evaluation(with_baseline / "copy-lstm.pt") == []
     (tmp_path / "x.eval.json").write_text("{not json")
-    assert G.load_evaluation(tmp_path / "x.pt") == []
+    assert catalogue.load_evaluation(tmp_path / "x.pt") == []
     assert G.table(rows)[2]["bit errors per sequence"] == 5.0
 
 

@@ -142,3 +142,56 @@ def test_a_model_that_did_not_learn_is_flagged(models_dir):
 def test_a_trained_model_is_not_flagged(copy_path):
     at = run()
     assert not any("has not learned" in w.value for w in at.warning)
+
+
+@pytest.fixture
+def with_repeat_copy(models_dir):
+    torch.manual_seed(0)
+    model = ntm.NTM(ntm.NTMConfig(input_size=10, output_size=9, memory_rows=32, memory_width=6,
+                                  controller_size=16))
+    ntm.save_model(model, models_dir / "repeat-copy.pt", task="repeat-copy",
+                   task_params={"bits": 8, "min_length": 1, "max_length": 10,
+                                "min_repeats": 1, "max_repeats": 10})
+    return models_dir
+
+
+def test_the_links_sizes_are_checked_against_the_models_task(with_repeat_copy):
+    """Repeat copy stops at length 20 where copy goes to 120: length=50 used to be cut silently."""
+    at = run({"model": "repeat-copy", "length": "50"})
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning] == ["`length=50` is outside 1–20; using the default instead."]
+    assert at.number_input(key="length").value == 5 and at.number_input(key="repeats").value == 3
+    assert dict(at.query_params) == {"model": "repeat-copy"}
+    assert cursor_heading(at).startswith("#### t = 0 of 21")  # 5 + 1 + 3 x 5 + 1 steps
+
+
+def test_notices_of_both_checks_of_the_link_are_shown(with_repeat_copy):
+    at = run({"model": "repeat-copy", "length": "50", "seed": "abc", "input": "typed"})
+    assert not at.exception, at.exception
+    text = " ".join(w.value for w in at.warning)
+    for part in ("`seed=abc` is not a whole number", "`length=50` is outside 1–20",
+                 "`input=typed` is not one of random"):
+        assert part in text, text
+    assert len(at.warning) == 3
+    assert dict(at.query_params) == {"model": "repeat-copy"}
+
+
+def test_the_copy_model_still_takes_long_lengths_from_the_link(copy_path):
+    at = run({"length": "50"})
+    assert not at.warning and at.number_input(key="length").value == 50
+
+
+def test_switching_to_a_model_with_shorter_sizes_says_so(with_repeat_copy):
+    at = run({"length": "50"})
+    at.selectbox(key="model").set_value("repeat-copy").run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="length").value == 5
+    assert any("length 50 is outside 1–20 for this model; using 5" in i.value for i in at.info)
+    next(b for b in at.button if b.label == "Next").click().run()
+    assert not any("outside" in i.value for i in at.info)  # said once
+
+
+def test_typed_input_is_stepped(copy_path):
+    at = run({"input": "typed"})
+    assert not at.exception, at.exception
+    assert cursor_heading(at) == "#### t = 0 of 12 · input: vector 1 of 6"  # 6 typed rows

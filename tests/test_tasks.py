@@ -13,6 +13,7 @@ from ntm.tasks import (
     AssociativeRecallTask,
     CopyTask,
     RepeatCopyTask,
+    Task,
     bit_errors,
     cost_bits,
     make_task,
@@ -171,3 +172,46 @@ def test_sample_from_draws_only_the_given_points():
     gen = torch.Generator().manual_seed(3)
     seen = {(b.info["length"], b.info["repeats"]) for b in (task.sample_from(2, gen, points) for _ in range(40))}
     assert seen == {(2, 3), (4, 1)}
+
+
+def test_typed_sequences_are_encoded_as_random_ones():
+    task = CopyTask()
+    drawn = task.batch(1, gen(3), length=5)
+    typed = task.encode(drawn.inputs[:5, 0, :8].numpy())
+    for a, b in ((drawn.inputs, typed.inputs), (drawn.targets, typed.targets),
+                 (drawn.mask, typed.mask)):
+        assert torch.equal(a, b)
+    assert typed.info == {"length": 5}
+    with pytest.raises(ValueError, match="8 bits"):
+        task.encode([[0, 1, 0]])
+    assert task.typed_input and not RepeatCopyTask().typed_input
+    with pytest.raises(NotImplementedError, match="no typed input"):
+        RepeatCopyTask().encode([[0] * 8])
+
+
+def test_phases_of_repeat_copy_and_associative_recall():
+    task = RepeatCopyTask()
+    b = task.batch(1, gen(0), length=2, repeats=2)
+    assert [task.phase(b.info, b.inputs[:, 0].numpy(), t) for t in range(8)] == [
+        "input: vector 1 of 2", "input: vector 2 of 2", "delimiter and repeat count (2 copies)",
+        "output: copy 1, vector 1", "output: copy 1, vector 2", "output: copy 2, vector 1",
+        "output: copy 2, vector 2", "output: end marker"]
+    task = AssociativeRecallTask()
+    b = task.batch(1, gen(0), items=2)
+    x = b.inputs[:, 0].numpy()
+    phases = [task.phase(b.info, x, t) for t in range(x.shape[0])]
+    assert phases[0] == phases[4] == "item delimiter"
+    assert phases[8] == phases[12] == "query delimiter"
+    assert phases[-3:] == ["output: recall the item after the query"] * 3
+    assert set(phases[1:4]) <= {"item or query vector", "output: recall the item after the query"}
+
+
+@pytest.mark.parametrize("task", [CopyTask(), RepeatCopyTask(max_length=3, max_repeats=4),
+                                  AssociativeRecallTask()])
+def test_each_task_knows_its_sizes(task):
+    ranges = task.training_range()
+    assert task.training_points() == Task.training_points(task)  # the generic cover agrees
+    assert list(task.stepper_sizes()) == list(ranges) == list(task.evaluation_grid())
+    for name, (low, high, default) in task.stepper_sizes().items():
+        assert low <= default <= high and ranges[name][0] >= low
+    assert make_task(task.name, **task.params()) == task

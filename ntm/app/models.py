@@ -15,8 +15,12 @@ import streamlit as st
 import torch
 
 from ..catalogue import load_ntm
-from ..checkpoint import MAX_BYTES, CheckpointError
+from ..checkpoint import MAX_BYTES, CheckpointError, load_model
 from ..model import NTM
+
+#: The loaders a cached file may go through: the stepper's (an NTM on a known task, checked)
+#: and any checkpoint (the LSTM baseline too).
+_LOADERS = {"ntm": load_ntm, "any": load_model}
 
 
 def devices() -> list[str]:
@@ -24,21 +28,26 @@ def devices() -> list[str]:
     return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
 
 
-def _freeze(model: NTM) -> NTM:
+def _freeze(model: torch.nn.Module) -> torch.nn.Module:
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     return model
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=16)
-def _load_file(path: str, mtime: float, device: str) -> NTM:
-    return _freeze(load_ntm(path, device=device))
+@st.cache_resource(show_spinner="Loading the model…", max_entries=32)
+def _load_file(path: str, mtime: float, device: str, loader: str):
+    return _freeze(_LOADERS[loader](path, device=device))
 
 
 def shipped_model(path: Path, device: str) -> NTM:
-    """A shipped checkpoint, loaded once per (file version, device)."""
-    return _load_file(str(path), path.stat().st_mtime, device)
+    """A shipped NTM checkpoint, loaded once per (file version, device)."""
+    return _load_file(str(path), path.stat().st_mtime, device, "ntm")
+
+
+def shipped_any(path: Path, device: str = "cpu"):
+    """Any shipped checkpoint (NTM or LSTM baseline), loaded once per (file version, device)."""
+    return _load_file(str(path), path.stat().st_mtime, device, "any")
 
 
 @st.cache_resource(show_spinner="Checking the uploaded checkpoint…", max_entries=8)
@@ -60,15 +69,3 @@ def uploaded_model(data: bytes, name: str, device: str) -> NTM:
             f"{MAX_BYTES / 2**20:.0f} MiB a checkpoint may be"
         )
     return _load_upload(hashlib.sha256(data).hexdigest(), data, name, device)
-
-
-@st.cache_resource(show_spinner="Loading the model…", max_entries=16)
-def _load_any(path: str, mtime: float, device: str):
-    from ..checkpoint import load_model
-
-    return _freeze(load_model(path, device=device))
-
-
-def shipped_any(path: Path, device: str = "cpu"):
-    """Any shipped checkpoint (NTM or LSTM baseline), loaded once per (file version, device)."""
-    return _load_any(str(path), path.stat().st_mtime, device)

@@ -1,2 +1,3 @@
 """The model stepper's data: one recorded run (:mod:`.episode`), its narrated reading
-(:mod:`.narration`) and its downloads (:mod:`.export`). No Streamlit here."""
+(:mod:`.narration`), its downloads (:mod:`.export`), the time cursor (:mod:`.playback`) and the
+link's parameters (:mod:`.url`). No Streamlit here."""

@@ -18,54 +18,23 @@ from ..figures.style import as_array
 from ..model import NTM, Trace
 from ..tasks import Batch, Task
 
-#: Longest input the stepper accepts, per size argument (keeps one run well under a second).
-SIZE_LIMITS = {"length": 120, "repeats": 20, "items": 20}
-
-
-def size_arguments(task: Task) -> dict[str, tuple[int, int, int]]:
-    """The task's free sizes with (minimum, maximum allowed here, default)."""
-    if task.name == "copy":
-        return {"length": (1, SIZE_LIMITS["length"], min(20, task.max_length))}
-    if task.name == "repeat-copy":
-        return {
-            "length": (1, 20, min(5, task.max_length)),
-            "repeats": (1, SIZE_LIMITS["repeats"], min(3, task.max_repeats)),
-        }
-    if task.name == "associative-recall":
-        return {"items": (2, SIZE_LIMITS["items"], min(6, task.max_items))}
-    raise ValueError(f"no stepper sizes for task {task.name!r}")
-
-
-def training_range(task: Task) -> dict[str, tuple[int, int]]:
-    """The sizes the model saw in training (to flag inputs beyond it)."""
-    ranges = {}
-    for name in ("length", "repeats", "items"):
-        lo, hi = getattr(task, f"min_{name}", None), getattr(task, f"max_{name}", None)
-        if lo is not None:
-            ranges[name] = (lo, hi)
-    return ranges
-
 
 def random_batch(task: Task, seed: int, **sizes: int) -> Batch:
     """One sequence (batch of 1) of the given sizes, reproducible from ``seed``."""
     return task.batch(1, torch.Generator().manual_seed(int(seed)), **sizes)
 
 
-def copy_batch(bits: np.ndarray) -> Batch:
-    """A copy-task sequence from a user-typed ``(L, 8)`` 0/1 matrix (DESIGN.md's encoding)."""
-    seq = torch.as_tensor(np.asarray(bits, dtype=np.float32)).clamp(0, 1).round()
-    if seq.ndim != 2 or seq.shape[0] < 1:
-        raise ValueError("type at least one row of bits")
-    length, width = seq.shape
-    steps = 2 * length + 1
-    inputs = torch.zeros(steps, 1, width + 1)
-    inputs[:length, 0, :width] = seq
-    inputs[length, 0, width] = 1.0
-    targets = torch.zeros(steps, 1, width)
-    targets[length + 1 :, 0] = seq
-    mask = torch.zeros(steps, 1)
-    mask[length + 1 :] = 1.0
-    return Batch(inputs, targets, mask, {"length": length})
+def typed_batch(task: Task, bits: Any) -> Batch:
+    """The sequence a user typed, ``(L, bits)`` 0/1 values, cut to the longest the stepper
+    allows for this task."""
+    longest = min(size.high for size in task.stepper_sizes().values())
+    return task.encode(np.asarray(bits)[:longest])
+
+
+def beyond_training(task: Task, sizes: dict[str, int]) -> list[str]:
+    """The chosen sizes above the training range, as ``"length = 50"`` (a generalisation test)."""
+    ranges = task.training_range()
+    return [f"{k} = {v}" for k, v in sizes.items() if k in ranges and v > ranges[k][1]]
 
 
 @dataclass
@@ -117,40 +86,29 @@ class Episode:
         tr = self.trace
         return focus_window(np.concatenate([tr.write.weights[:, 0, 0], tr.read.weights[:, 0, 0]]))
 
+    def head_rows(self) -> list[int]:
+        """The memory rows the per-head figures zoom onto: where any head focuses."""
+        tr = self.trace
+        n = tr.memory.shape[2]
+        return focus_window(np.concatenate([tr.write.weights[:, 0].reshape(-1, n),
+                                            tr.read.weights[:, 0].reshape(-1, n)]))
+
+    def step_text(self, t: int) -> str:
+        """Step ``t``'s input bits and, where scored, its target and output bits (markdown)."""
+        def bits(row: np.ndarray) -> str:
+            return "".join(str(int(v)) for v in row)
+
+        lines = [f"- input: `{bits(self.inputs[t])}`"]
+        if self.scored[t]:
+            lines += [f"- target: `{bits(self.targets[t])}`",
+                      f"- output: `{bits(self.predicted[t])}` ({int(self.wrong[t].sum())} wrong)"]
+        else:
+            lines.append("- output not scored at this step")
+        return "\n".join(lines)
+
     def phase(self, t: int) -> str:
         """What the sequence is doing at step ``t``, in words."""
-        return phase_label(self.task, self.info, self.inputs, t)
-
-
-def phase_label(task: Task, info: dict, inputs: np.ndarray, t: int) -> str:
-    if task.name == "copy":
-        length = info["length"]
-        if t < length:
-            return f"input: vector {t + 1} of {length}"
-        if t == length:
-            return "delimiter: now write the sequence back"
-        return f"output: vector {t - length} of {length}"
-    if task.name == "repeat-copy":
-        length = info["length"]
-        if t < length:
-            return f"input: vector {t + 1} of {length}"
-        if t == length:
-            return f"delimiter and repeat count ({info.get('repeats', '?')} copies)"
-        k = t - length - 1
-        if k < length * info.get("repeats", 0):
-            return f"output: copy {k // length + 1}, vector {k % length + 1}"
-        return "output: end marker"
-    if task.name == "associative-recall":
-        bits = task.bits
-        row = inputs[t]
-        if row[bits] > 0.5:
-            return "item delimiter"
-        if row[bits + 1] > 0.5:
-            return "query delimiter"
-        if row[:bits].any():
-            return "item or query vector"
-        return "output: recall the item after the query"
-    return ""
+        return self.task.phase(self.info, self.inputs, t)
 
 
 @torch.no_grad()

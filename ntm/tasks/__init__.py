@@ -8,39 +8,57 @@ returns a :class:`~ntm.tasks.base.Batch`: time-major ``inputs`` ``(T, B, C_in)``
 * :class:`RepeatCopyTask` -- repeat copy (section 4.2);
 * :class:`AssociativeRecallTask` -- associative recall (section 4.3).
 
+A task knows itself (see :class:`~ntm.tasks.base.Task`): its sizes, phases, evaluation points
+and narration. A new task is one file in this folder whose class is decorated with
+:func:`register_task`; every module here is imported below, so the CLIs (``--task``) and the
+pages find it by name with nothing else to edit.
+
 The two metrics, named the same everywhere (per sequence, summed over scored steps and bits):
 :func:`bit_errors` (logit > 0 against the target) and :func:`cost_bits` (binary cross-entropy
 in bits, the paper's "cost per sequence (bits)").
 """
 
+import importlib
+import pkgutil
+
 from .associative_recall import AssociativeRecallTask
-from .base import Batch, Task, bit_errors, cost_bits, masked_bce_loss
+from .base import (
+    TASKS,
+    Batch,
+    SizeRange,
+    Task,
+    bit_errors,
+    cost_bits,
+    make_task,
+    masked_bce_loss,
+    register_task,
+    task_of,
+    unregister_task,
+)
 from .copy import CopyTask
+from .focus import Focus, HeadFocus
 from .repeat_copy import RepeatCopyTask
 
-TASKS: dict[str, type[Task]] = {
-    "copy": CopyTask,
-    "repeat-copy": RepeatCopyTask,
-    "associative-recall": AssociativeRecallTask,
-}
-
-
-def make_task(name: str, **params) -> Task:
-    """Build a task by name (``copy``, ``repeat-copy``, ``associative-recall``)."""
-    if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}")
-    return TASKS[name](**params)
-
+# A task file registers itself when imported; importing them all here is what makes "one file"
+# enough.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
     "TASKS",
     "AssociativeRecallTask",
     "Batch",
     "CopyTask",
+    "Focus",
+    "HeadFocus",
     "RepeatCopyTask",
+    "SizeRange",
     "Task",
     "bit_errors",
     "cost_bits",
     "make_task",
     "masked_bce_loss",
+    "register_task",
+    "task_of",
+    "unregister_task",
 ]

@@ -24,11 +24,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
-from .base import Batch, Task, randint, random_bits
+from .. import limits
+from .base import Batch, SizeRange, Task, randint, random_bits, register_task
+from .focus import Focus, Note, moves_phrase
 
 
+@register_task
 @dataclass(frozen=True)
 class AssociativeRecallTask(Task):
     bits: int = 6
@@ -39,8 +43,11 @@ class AssociativeRecallTask(Task):
     name = "associative-recall"
 
     def __post_init__(self) -> None:
-        if self.bits < 1 or self.item_length < 1 or not 2 <= self.min_items <= self.max_items:
-            raise ValueError(f"invalid associative recall task parameters: {self}")
+        """Integers within :mod:`ntm.limits` (task parameters come from checkpoints too)."""
+        limits.check_int("bits", self.bits, 1, limits.MAX_BITS)
+        limits.check_int("item_length", self.item_length, 1, limits.MAX_ITEM_LENGTH)
+        limits.check_int("max_items", self.max_items, 2, limits.MAX_ITEMS)
+        limits.check_int("min_items", self.min_items, 2, self.max_items)
 
     @property
     def input_size(self) -> int:
@@ -82,3 +89,44 @@ class AssociativeRecallTask(Task):
 
     def training_points(self) -> list[dict]:
         return [{"items": k} for k in range(self.min_items, self.max_items + 1)]
+
+    def evaluation_grid(self) -> dict[str, list[int]]:
+        return {"items": [2, 6, 10, 15, 20]}
+
+    def stepper_sizes(self) -> dict[str, SizeRange]:
+        return {"items": SizeRange(2, 20, min(6, self.max_items))}
+
+    def phase(self, info: dict, inputs: np.ndarray, t: int) -> str:
+        row, b = inputs[t], self.bits
+        if row[b] > 0.5:
+            return "item delimiter"
+        if row[b + 1] > 0.5:
+            return "query delimiter"
+        if row[:b].any():
+            return "item or query vector"
+        return "output: recall the item after the query"
+
+    def narrate(self, focus: Focus) -> list[Note]:
+        """Where the items went, the lookup jump, and where the answer is read (item ``j`` is a
+        delimiter at step ``(L+1) j`` and its ``L`` vectors; the answer is the last ``L`` steps)."""
+        k, q, size = focus.info["items"], focus.info["query"], self.item_length
+        stride = size + 1
+        off, share = focus.write.typical_offset(range(1, k * stride))
+        notes: list[Note] = [(f"While the {k} items arrive (steps 0–{k * stride - 1}) the write "
+                              f"head {moves_phrase(off)} on {share:.0%} of the steps, so each "
+                              "item's vectors lie in consecutive rows.", 0)]
+        read = focus.read
+        if jumps := read.jumps():
+            t = jumps[-1]
+            notes.append((f"At step {t} the read head jumps from row {read.from_rows[t]} to row "
+                          f"{read.rows[t]}: it found the queried item (item {q + 1} of {k}) by "
+                          "content and moves on to the item stored after it.", t))
+        first = (q + 1) * stride + 1
+        stored = [int(focus.write.rows[first + v]) for v in range(size)]
+        answer = range(focus.steps - size, focus.steps)
+        rows = [int(read.rows[t]) for t in answer]
+        notes.append((f"On the answer steps ({answer[0]}–{answer[-1]}) the read head is on rows "
+                      f"{', '.join(map(str, rows))}; item {q + 2}, the answer, was written to rows "
+                      f"{', '.join(map(str, stored))} (steps {first}–{first + size - 1}).",
+                      answer[0]))
+        return notes

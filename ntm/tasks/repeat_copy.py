@@ -29,9 +29,13 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import Batch, Task, randint, random_bits
+from .. import limits
+from .base import Batch, SizeRange, Task, randint, random_bits, register_task
+from .copy import copy_notes
+from .focus import Focus, Note
 
 
+@register_task
 @dataclass(frozen=True)
 class RepeatCopyTask(Task):
     bits: int = 8
@@ -43,12 +47,12 @@ class RepeatCopyTask(Task):
     name = "repeat-copy"
 
     def __post_init__(self) -> None:
-        if (
-            self.bits < 1
-            or not 1 <= self.min_length <= self.max_length
-            or not 1 <= self.min_repeats <= self.max_repeats
-        ):
-            raise ValueError(f"invalid repeat copy task parameters: {self}")
+        """Integers within :mod:`ntm.limits` (task parameters come from checkpoints too)."""
+        limits.check_int("bits", self.bits, 1, limits.MAX_BITS)
+        limits.check_int("max_length", self.max_length, 1, limits.MAX_SEQUENCE_LENGTH)
+        limits.check_int("min_length", self.min_length, 1, self.max_length)
+        limits.check_int("max_repeats", self.max_repeats, 1, limits.MAX_REPEATS)
+        limits.check_int("min_repeats", self.min_repeats, 1, self.max_repeats)
 
     @property
     def input_size(self) -> int:
@@ -96,3 +100,41 @@ class RepeatCopyTask(Task):
             for n in range(self.min_length, self.max_length + 1)
             for r in range(self.min_repeats, self.max_repeats + 1)
         ]
+
+    def evaluation_grid(self) -> dict[str, list[int]]:
+        return {"length": [5, 10, 20], "repeats": [5, 10, 20]}
+
+    def stepper_sizes(self) -> dict[str, SizeRange]:
+        return {"length": SizeRange(1, 20, min(5, self.max_length)),
+                "repeats": SizeRange(1, 20, min(3, self.max_repeats))}
+
+    def phase(self, info: dict, inputs: object, t: int) -> str:
+        length = info["length"]
+        if t < length:
+            return f"input: vector {t + 1} of {length}"
+        if t == length:
+            return f"delimiter and repeat count ({info.get('repeats', '?')} copies)"
+        k = t - length - 1
+        if k < length * info.get("repeats", 0):
+            return f"output: copy {k // length + 1}, vector {k % length + 1}"
+        return "output: end marker"
+
+    def narrate(self, focus: Focus) -> list[Note]:
+        """The copy's story, then the jumps back before each further copy and the end marker."""
+        notes = copy_notes(focus)
+        length, repeats, rows = focus.info["length"], focus.info["repeats"], focus.read.rows
+        first_row = int(focus.write.rows[0])
+        returns = [t for t in range(length + 1, focus.steps - 1)
+                   if rows[t] == first_row and rows[t - 1] != first_row]
+        if returns:
+            shown = ", ".join(str(t) for t in returns[:6]) + (" …" if len(returns) > 6 else "")
+            notes.append((f"It jumps back to row {first_row} {len(returns)} more time"
+                          f"{'s' if len(returns) != 1 else ''} (steps {shown}), once before "
+                          f"each further copy; {repeats} cop"
+                          f"{'ies were' if repeats != 1 else 'y was'} asked for.", returns[0]))
+        end = focus.steps - 1
+        marker = float(focus.outputs[end, -1])
+        said = "emits" if marker > 0.5 else "misses"
+        notes.append((f"At the last step ({end}) it {said} the end marker (output "
+                      f"{marker:.2f}); to time it, it must count the copies it has made.", end))
+        return notes
