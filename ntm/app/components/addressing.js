@@ -1,0 +1,923 @@
+// NTM Explorer: the four addressing stages of Graves, Wayne & Danihelka (2014), eqs. 5-9,
+// computed in float64 and drawn in the browser while a control is dragged.
+//
+// Part 1 is the arithmetic, a line-for-line port of ntm/addressing.py with the same numerics
+// (max-subtracted softmax, sqrt(|x|^2 + eps^2) norms, sharpening as
+// softmax(gamma * log max(w~, 1e-30)), offset +1 moves weight from row i to row i + 1). It is
+// exposed as window.ntmAddressing so the browser tests can prove it against PyTorch.
+//
+// Part 2 is a Streamlit components-v2 component (the default export). It draws the previous
+// focus and the four stages as SVG heatmap columns and redraws them on every `input` event,
+// throttled to animation frames. It talks to the server only on release: one
+// setTriggerValue("release", controls) per finished gesture, never while a control is held.
+
+// ------------------------------------------------------------------------------------------
+// Part 1: exact arithmetic (float64)
+// ------------------------------------------------------------------------------------------
+
+/** Added (squared) inside the cosine norms, as ntm.addressing.EPS. */
+const EPS = 1e-8;
+/** Weights are floored here before the log in sharpen(), as ntm.addressing.LOG_FLOOR. */
+const LOG_FLOOR = 1e-30;
+
+/** softmax(x) with the maximum subtracted first (what torch.softmax does). */
+function softmax(x) {
+  const n = x.length;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) if (x[i] > max) max = x[i];
+  const out = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    out[i] = Math.exp(x[i] - max);
+    sum += out[i];
+  }
+  for (let i = 0; i < n; i++) out[i] /= sum;
+  return out;
+}
+
+/** |x| computed as sqrt(|x|^2 + eps^2): 0 vectors give a finite, non-zero norm. */
+function norm(x) {
+  let s = 0;
+  for (let j = 0; j < x.length; j++) s += x[j] * x[j];
+  return Math.sqrt(s + EPS * EPS);
+}
+
+/** Eq. 6: cosine similarity K[k, M(i)] of the key with every row; 0 for zero rows or key. */
+function similarity(memory, key) {
+  const n = memory.length;
+  const keyNorm = norm(key);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const row = memory[i];
+    let dot = 0;
+    for (let j = 0; j < key.length; j++) dot += row[j] * key[j];
+    out[i] = dot / (norm(row) * keyNorm);
+  }
+  return out;
+}
+
+/** Eq. 5: w^c(i) = softmax_i(beta * K[k, M(i)]). */
+function contentWeighting(memory, key, beta) {
+  const sim = similarity(memory, key);
+  for (let i = 0; i < sim.length; i++) sim[i] *= beta;
+  return softmax(sim);
+}
+
+/** Eq. 7: w^g = g * w^c + (1 - g) * w_{t-1}. */
+function interpolate(content, previous, gate) {
+  const out = new Float64Array(content.length);
+  for (let i = 0; i < content.length; i++) {
+    out[i] = gate * content[i] + (1 - gate) * previous[i];
+  }
+  return out;
+}
+
+/**
+ * Eq. 8, circular convolution: w~(i) = sum_j w^g(j) s(i - j), indices mod N.
+ * kernel has 2R + 1 entries for offsets -R .. +R; s(+1) = 1 moves every weight one row down.
+ */
+function shift(weighting, kernel) {
+  const n = weighting.length;
+  const width = kernel.length;
+  if (width % 2 !== 1) throw new Error(`shift kernel needs 2R+1 entries, got ${width}`);
+  if (width > n) throw new Error(`shift kernel of ${width} entries does not fit ${n} rows`);
+  const radius = (width - 1) / 2;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let d = -radius; d <= radius; d++) {
+      s += weighting[(((i - d) % n) + n) % n] * kernel[d + radius];
+    }
+    out[i] = s;
+  }
+  return out;
+}
+
+/** Eq. 9: w(i) = w~(i)^gamma / sum_j w~(j)^gamma, as softmax(gamma * log max(w~, 1e-30)). */
+function sharpen(weighting, gamma) {
+  const logits = new Float64Array(weighting.length);
+  for (let i = 0; i < weighting.length; i++) {
+    logits[i] = gamma * Math.log(Math.max(weighting[i], LOG_FLOOR));
+  }
+  return softmax(logits);
+}
+
+/** Eqs. 5 -> 7 -> 8 -> 9 for one head; returns every stage (Float64Arrays of length N). */
+function address(memory, key, beta, gate, kernel, gamma, previous) {
+  const content = contentWeighting(memory, key, beta);
+  const gated = interpolate(content, previous, gate);
+  const shifted = shift(gated, kernel);
+  return { content, gated, shifted, sharpened: sharpen(shifted, gamma) };
+}
+
+/** The kernel s: raw slider weights divided by their sum; all zero gives s(0) = 1. */
+function normaliseKernel(raw) {
+  let total = 0;
+  for (const v of raw) total += v;
+  const out = new Float64Array(raw.length);
+  if (!(total > 0)) {
+    out[(raw.length - 1) / 2] = 1;
+    return out;
+  }
+  for (let i = 0; i < raw.length; i++) out[i] = raw[i] / total;
+  return out;
+}
+
+/** The focus before any step: one-hot at row j, or uniform 1/N. */
+function startWeighting(n, mode, row) {
+  const w = new Float64Array(n);
+  if (mode === "uniform") w.fill(1 / n);
+  else w[Math.min(Math.max(row | 0, 0), n - 1)] = 1;
+  return w;
+}
+
+/** The offsets -R .. +R of a radius, and the raw weights of those offsets. */
+function usedKernel(controls) {
+  const r = controls.R;
+  return controls.kernel.slice(MAX_RADIUS - r, MAX_RADIUS + r + 1);
+}
+
+/**
+ * Everything the panel shows for one state: w_{t-1} is the start focus after `steps`
+ * applications of the same pipeline (each step's w is the next step's w_{t-1}), as on the
+ * server; then one more pass gives the four stages.
+ */
+function run(memory, key, controls) {
+  const n = memory.length;
+  const kernel = normaliseKernel(usedKernel(controls));
+  const content = contentWeighting(memory, key, controls.beta);
+  const pass = (previous) => {
+    const gated = interpolate(content, previous, controls.g);
+    const shifted = shift(gated, kernel);
+    return { gated, shifted, sharpened: sharpen(shifted, controls.gamma) };
+  };
+  let previous = startWeighting(n, controls.prev, controls.prow);
+  for (let t = 0; t < controls.steps; t++) previous = pass(previous).sharpened;
+  return {
+    similarity: similarity(memory, key),
+    kernel,
+    previous,
+    content,
+    ...pass(previous),
+  };
+}
+
+const api = {
+  EPS,
+  LOG_FLOOR,
+  softmax,
+  similarity,
+  contentWeighting,
+  interpolate,
+  shift,
+  sharpen,
+  address,
+  normaliseKernel,
+  startWeighting,
+  run,
+};
+globalThis.ntmAddressing = api;
+
+// ------------------------------------------------------------------------------------------
+// Part 2: the component
+// ------------------------------------------------------------------------------------------
+
+const MAX_RADIUS = 3;
+/** Positions of the log-like beta and gamma sliders (0 .. STEPS). */
+const STEPS = 200;
+/** Fallbacks; the server sends its own limits, defaults and colour scale in `data`. */
+const LIMITS = { betaMax: 100, gammaMax: 50, maxSteps: 64 };
+const DEFAULTS = {
+  prev: "onehot",
+  prow: 0,
+  steps: 0,
+  beta: 10,
+  g: 0.8,
+  R: 1,
+  kernel: [0, 0, 0, 1, 0.2, 0, 0],
+  gamma: 2,
+};
+const COLORSCALE = [
+  [0.0, "#ffffff"],
+  [0.05, "#fff1e6"],
+  [0.2, "#fdd0a2"],
+  [0.45, "#fd8d3c"],
+  [0.7, "#d94801"],
+  [1.0, "#7f2704"],
+];
+const ARGMAX_COLOR = "#1f4e9c";
+const GRID_COLOR = "#d4d4d4";
+/** Keys that move a focused slider or number field; held, they defer the release. */
+const MOVE_KEYS = new Set([
+  "ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End",
+]);
+
+const STAGES = [
+  {
+    id: "previous",
+    symbol: "w(t−1)",
+    title: "previous",
+    eqn: "input",
+    html: "w<sub>t−1</sub>",
+    text: "Where the head was focused last step. Apply again feeds w back in as w(t−1).",
+  },
+  {
+    id: "content",
+    symbol: "wᶜ",
+    title: "content",
+    eqn: "eqs. 5–6",
+    html: "w<sup>c</sup>(i) = softmax<sub>i</sub>(β · K[k, M(i)])",
+    text: "Cosine match of the key with every row, then a softmax: large β picks the best row.",
+  },
+  {
+    id: "gated",
+    symbol: "wᵍ",
+    title: "gated",
+    eqn: "eq. 7",
+    html: "w<sup>g</sup> = g · w<sup>c</sup> + (1 − g) · w<sub>t−1</sub>",
+    text: "g = 1 keeps the content focus, g = 0 keeps the previous focus.",
+  },
+  {
+    id: "shifted",
+    symbol: "w̃",
+    title: "shifted",
+    eqn: "eq. 8",
+    html: "w̃(i) = Σ<sub>j</sub> w<sup>g</sup>(j) · s(i − j)",
+    text: "Circular shift by s: offset +1 moves weight one row down; the last row wraps to 0.",
+  },
+  {
+    id: "sharpened",
+    symbol: "w",
+    title: "sharpened",
+    eqn: "eq. 9",
+    html: "w(i) = w̃(i)<sup>γ</sup> / Σ<sub>j</sub> w̃(j)<sup>γ</sup>",
+    text: "Raise to the power γ and renormalise: the largest weights win back the focus.",
+  },
+];
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+/** Top margin of a stage column, room for the argmax outline around a thin first row. */
+const TOP = 3;
+let instances = 0;
+
+function el(tag, attrs = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "text") node.textContent = v;
+    else if (k === "html") node.innerHTML = v; // only our own constant markup
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c);
+  return node;
+}
+
+function svgEl(tag, attrs = {}) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  return node;
+}
+
+/** A number as people write it: at most 3 significant digits, no trailing zeros. */
+function fmt(v, digits = 3) {
+  if (!Number.isFinite(v)) return String(v);
+  return String(Number(v.toPrecision(digits)));
+}
+
+/** Minus signs that a projector shows as minus signs. */
+function signed(v, digits = 2) {
+  const s = (v + 0).toFixed(digits);
+  return v >= 0 ? `+${s}` : `−${s.slice(1)}`;
+}
+
+function offsetLabel(d) {
+  return d === 0 ? "0" : d > 0 ? `+${d}` : `−${-d}`;
+}
+
+function clamp(v, lo, hi) {
+  return Math.min(Math.max(v, lo), hi);
+}
+
+/** beta = 0.1 (1001^u - 1): 0 at the left end, 100 at the right, 3 at the middle. */
+const betaScale = {
+  toValue: (p, max) => {
+    const b = 0.1 * (Math.pow(max / 0.1 + 1, p / STEPS) - 1);
+    return Number(b.toPrecision(3));
+  },
+  toPosition: (v, max) => Math.round((STEPS * Math.log(v / 0.1 + 1)) / Math.log(max / 0.1 + 1)),
+};
+/** gamma = max^u: 1 at the left end, finer steps near 1 where it matters most. */
+const gammaScale = {
+  toValue: (p, max) => Number(Math.pow(max, p / STEPS).toPrecision(3)),
+  toPosition: (v, max) => Math.round((STEPS * Math.log(v)) / Math.log(max)),
+};
+
+/** Parse the colour scale once into a 256-entry lookup table of CSS colours. */
+function colourTable(scale) {
+  const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  const stops = scale.map(([t, c]) => [t, rgb(c)]);
+  const table = [];
+  const dark = [];
+  for (let i = 0; i < 256; i++) {
+    const t = i / 255;
+    let k = 0;
+    while (k < stops.length - 2 && t > stops[k + 1][0]) k++;
+    const [t0, c0] = stops[k];
+    const [t1, c1] = stops[k + 1];
+    const f = t1 > t0 ? clamp((t - t0) / (t1 - t0), 0, 1) : 0;
+    const c = c0.map((v, j) => Math.round(v + f * (c1[j] - v)));
+    table.push(`rgb(${c[0]},${c[1]},${c[2]})`);
+    dark.push(0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2] < 128);
+  }
+  return { table, dark };
+}
+
+function sameControls(a, b) {
+  return a !== null && b !== null && JSON.stringify(a) === JSON.stringify(b);
+}
+
+class Panel {
+  constructor(host) {
+    this.uid = `ntm-ap-${++instances}`;
+    this.host = host;
+    this.trigger = null;
+    this.limits = { ...LIMITS };
+    this.defaults = structuredClone(DEFAULTS);
+    this.controls = structuredClone(DEFAULTS);
+    this.lastIncoming = null; // the controls of the last data the server sent
+    this.sent = []; // controls reported but not yet echoed back by the server
+    this.lastReported = null;
+    this.memory = [[0]];
+    this.key = [0];
+    this.rowLabels = null;
+    this.n = 0;
+    this.frame = 0;
+    this.pending = false; // a change that has not been reported yet
+    this.keysHeld = new Set();
+    this.pointerHeld = false;
+    this.drawQueued = false;
+    this.colours = colourTable(COLORSCALE);
+    this.argmaxColour = ARGMAX_COLOR;
+    this.gridColour = GRID_COLOR;
+    this.build();
+    this.onPointerUp = () => {
+      if (!this.pointerHeld) return;
+      this.pointerHeld = false;
+      this.maybeReport();
+    };
+    window.addEventListener("pointerup", this.onPointerUp);
+    window.addEventListener("pointercancel", this.onPointerUp);
+  }
+
+  destroy() {
+    window.removeEventListener("pointerup", this.onPointerUp);
+    window.removeEventListener("pointercancel", this.onPointerUp);
+  }
+
+  // ---- building the DOM (once; the stage columns again when N changes) -------------------
+
+  id(name) {
+    return `${this.uid}-${name}`;
+  }
+
+  /** A labelled range input with an optional number field and a value readout. */
+  slider(name, label, { min, max, step, hint = "", number = null }) {
+    const range = el("input", {
+      type: "range", id: this.id(name), min, max, step, "data-control": name,
+    });
+    const row = el("div", { class: "slider-row" }, [range]);
+    let field = null;
+    if (number) {
+      field = el("input", {
+        type: "number", id: this.id(`${name}-number`), min: number.min, max: number.max,
+        step: number.step, inputmode: "decimal", "data-control": `${name}-number`,
+        "aria-label": `${label}, type a value`,
+      });
+      row.append(field);
+    }
+    const out = el("output", { for: range.id, class: "value" });
+    const head = el("div", { class: "label-row" }, [
+      el("label", { for: range.id, text: label }),
+      out,
+    ]);
+    const box = el("div", { class: "control" }, [head, row]);
+    if (hint) box.append(el("div", { class: "hint", text: hint }));
+    return { box, range, field, out };
+  }
+
+  build() {
+    const root = el("div", { class: "ntm-ap-root" });
+    this.root = root;
+    const grid = el("div", { class: "stages" });
+    root.append(grid);
+    this.cards = {};
+
+    // Previous focus: start mode, row j, steps applied, Apply again, Restart.
+    const modeName = this.id("prev");
+    const onehot = el("input", { type: "radio", name: modeName, id: this.id("prev-onehot"), value: "onehot" });
+    const uniform = el("input", { type: "radio", name: modeName, id: this.id("prev-uniform"), value: "uniform" });
+    const modes = el("fieldset", { class: "modes" }, [
+      el("legend", { text: "Start from" }),
+      el("span", { class: "radio" }, [onehot, el("label", { for: onehot.id, text: "row j" })]),
+      el("span", { class: "radio" }, [uniform, el("label", { for: uniform.id, text: "uniform" })]),
+    ]);
+    const prow = this.slider("prow", "Focus row j", { min: 0, max: 15, step: 1 });
+    const stepsText = el("div", { class: "steps", "aria-live": "polite" });
+    const apply = el("button", { type: "button", "data-control": "apply", text: "Apply again ↻" });
+    const restart = el("button", { type: "button", "data-control": "restart", text: "Restart t = 0" });
+    const reset = el("button", { type: "button", class: "link", "data-control": "reset", text: "Reset stage controls" });
+    this.inputs = { onehot, uniform, prow, apply, restart, reset, stepsText };
+
+    const beta = this.slider("beta", "Key strength β", {
+      min: 0, max: STEPS, step: 1, hint: "β > 0, from a softplus",
+      number: { min: 0, max: this.limits.betaMax, step: "any" },
+    });
+    const gate = this.slider("g", "Gate g", {
+      min: 0, max: 1, step: 0.01, hint: "g ∈ (0, 1), from a sigmoid",
+      number: { min: 0, max: 1, step: 0.01 },
+    });
+    const radius = this.slider("R", "Shift range R", { min: 1, max: MAX_RADIUS, step: 1 });
+    const kernelBox = el("div", { class: "kernel" });
+    const gamma = this.slider("gamma", "Sharpening γ", {
+      min: 0, max: STEPS, step: 1, hint: "γ ≥ 1, from 1 + softplus",
+      number: { min: 1, max: this.limits.gammaMax, step: "any" },
+    });
+    const kernelNote = el("div", { class: "hint" });
+    Object.assign(this.inputs, { beta, gate, radius, gamma, kernelBox, kernelNote });
+
+    const controlsOf = {
+      previous: [
+        modes, prow.box, stepsText,
+        el("div", { class: "buttons" }, [apply, restart]), reset,
+      ],
+      content: [beta.box],
+      gated: [gate.box],
+      shifted: [radius.box, kernelBox, kernelNote],
+      sharpened: [gamma.box],
+    };
+    for (const stage of STAGES) {
+      const live = el("p", { class: "live", "aria-live": "off" });
+      const explain = el("p", { class: "explain", id: this.id(`${stage.id}-text`), text: stage.text });
+      const svg = svgEl("svg", {
+        role: "img",
+        "aria-describedby": explain.id,
+        class: "heatmap",
+        "data-stage": stage.id,
+      });
+      const eq = el("div", { class: "eq", html: stage.html });
+      const card = el("section", { class: "card", "data-stage": stage.id, "aria-label": `${stage.symbol} ${stage.title}` }, [
+        el("div", { class: "card-controls" }, controlsOf[stage.id]),
+        el("h3", {}, [
+          el("span", { class: "symbol", text: stage.symbol }),
+          ` ${stage.title} `,
+          el("span", { class: "eqn", text: `· ${stage.eqn}` }),
+        ]),
+        eq,
+        el("div", { class: "plot" }, [svg]),
+        live,
+        explain,
+      ]);
+      grid.append(card);
+      this.cards[stage.id] = { card, svg, live, eq, cells: [], texts: [], titles: [], outline: null };
+    }
+
+    const legend = el("div", { class: "legend" }, [
+      el("span", { class: "swatch", "aria-hidden": "true" }),
+      el("span", {
+        text: "Colour = weight, from 0 (white) to 1 (dark red); the blue outline marks the largest weight. Hover a cell for its exact value.",
+      }),
+    ]);
+    this.legendSwatch = legend.firstChild;
+    this.table = el("table", { class: "numbers" });
+    const details = el("details", {}, [el("summary", { text: "The numbers as a table" }), this.table]);
+    details.addEventListener("toggle", () => this.schedule());
+    this.details = details;
+    root.append(legend, details);
+    this.host.replaceChildren(root);
+    this.listen();
+  }
+
+  /** (Re)build the N cells of every stage column; cheap, and only when N changes. */
+  buildColumns(n) {
+    this.n = n;
+    const cell = n <= 16 ? 26 : n <= 32 ? 20 : Math.max(3, Math.floor(512 / n));
+    const showText = cell >= 20;
+    const labelW = 34;
+    const cellW = 120;
+    const width = labelW + cellW + 4;
+    const height = n * cell + 6;
+    const tickEvery = n <= 32 ? 1 : n <= 64 ? 8 : 16;
+    this.layout = { cell, showText, labelW, cellW };
+    for (const stage of STAGES) {
+      const c = this.cards[stage.id];
+      const svg = c.svg;
+      svg.replaceChildren();
+      svg.setAttribute("width", width);
+      svg.setAttribute("height", height);
+      svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+      c.cells = [];
+      c.texts = [];
+      c.titles = [];
+      for (let i = 0; i < n; i++) {
+        const y = TOP + i * cell;
+        if (i % tickEvery === 0) {
+          const tick = svgEl("text", {
+            x: labelW - 6, y: y + cell / 2, class: "tick", "text-anchor": "end",
+            "dominant-baseline": "central", "aria-hidden": "true",
+          });
+          tick.textContent = String(i);
+          svg.append(tick);
+        }
+        const rect = svgEl("rect", {
+          x: labelW, y, width: cellW, height: cell,
+          stroke: n <= 64 ? this.gridColour : "none", "stroke-width": n <= 64 ? 1 : 0,
+        });
+        const title = svgEl("title");
+        rect.append(title);
+        svg.append(rect);
+        c.cells.push(rect);
+        c.titles.push(title);
+        if (showText) {
+          const t = svgEl("text", {
+            x: labelW + cellW / 2, y: y + cell / 2, class: "cell-text",
+            "text-anchor": "middle", "dominant-baseline": "central", "aria-hidden": "true",
+          });
+          svg.append(t);
+          c.texts.push(t);
+        }
+      }
+      // A frame keeps the column visible when every cell is white and has no grid lines.
+      svg.append(svgEl("rect", {
+        x: labelW, y: TOP, width: cellW, height: n * cell, fill: "none",
+        stroke: this.gridColour, "stroke-width": 1, "pointer-events": "none",
+      }));
+      // The argmax outline sits inside a tall cell, and around a thin one so its colour shows.
+      const inside = cell >= 12;
+      c.outlineOffset = inside ? 1.5 : -2;
+      c.outline = svgEl("rect", {
+        x: labelW + c.outlineOffset, width: cellW - 2 * c.outlineOffset,
+        height: cell - 2 * c.outlineOffset, fill: "none",
+        stroke: this.argmaxColour, "stroke-width": inside ? 3 : 1.5, class: "argmax",
+        "pointer-events": "none",
+      });
+      svg.append(c.outline);
+      c.lastArgmax = -1;
+    }
+  }
+
+  // ---- events ----------------------------------------------------------------------------
+
+  listen() {
+    const root = this.root;
+    root.addEventListener("input", (e) => this.onInput(e));
+    root.addEventListener("change", (e) => this.onChange(e));
+    root.addEventListener("click", (e) => this.onClick(e));
+    root.addEventListener("keydown", (e) => {
+      if (MOVE_KEYS.has(e.key)) this.keysHeld.add(e.key);
+    });
+    root.addEventListener("keyup", (e) => {
+      if (!this.keysHeld.delete(e.key)) return;
+      this.maybeReport();
+    });
+    root.addEventListener("focusout", () => {
+      // A key released outside the panel never reaches it: do not wait for it.
+      this.keysHeld.clear();
+      this.maybeReport();
+    });
+    root.addEventListener("pointerdown", (e) => {
+      if (e.target instanceof HTMLInputElement && e.target.type === "range") this.pointerHeld = true;
+    });
+  }
+
+  onInput(e) {
+    const name = e.target.dataset.control || "";
+    const c = this.controls;
+    const v = e.target.value;
+    const num = Number(v);
+    switch (name) {
+      case "beta": c.beta = betaScale.toValue(num, this.limits.betaMax); break;
+      case "gamma": c.gamma = gammaScale.toValue(num, this.limits.gammaMax); break;
+      case "g": c.g = num; break;
+      case "prow": c.prow = num; break;
+      case "R": c.R = num; this.buildKernelControls(); break;
+      case "beta-number": case "g-number": case "gamma-number": {
+        // Typing: follow valid numbers live, leave the field alone while the text is partial.
+        if (v === "" || !Number.isFinite(num)) return;
+        const key = name.replace("-number", "");
+        const [lo, hi] = this.bounds(key);
+        if (num < lo || num > hi) return;
+        c[key] = num;
+        this.syncInputs({ except: e.target });
+        this.schedule();
+        return;
+      }
+      default:
+        if (name.startsWith("kernel")) {
+          c.kernel[Number(e.target.dataset.index)] = num;
+        } else if (e.target.name === this.id("prev")) {
+          c.prev = v;
+        } else {
+          return;
+        }
+    }
+    this.syncInputs({ except: e.target });
+    this.schedule();
+  }
+
+  bounds(key) {
+    if (key === "beta") return [0, this.limits.betaMax];
+    if (key === "gamma") return [1, this.limits.gammaMax];
+    return [0, 1];
+  }
+
+  onChange(e) {
+    const name = e.target.dataset.control || "";
+    if (name.endsWith("-number")) {
+      // Enter or leaving the field: clamp what was typed and show it as used.
+      const key = name.replace("-number", "");
+      const num = Number(e.target.value);
+      const [lo, hi] = this.bounds(key);
+      if (e.target.value !== "" && Number.isFinite(num)) this.controls[key] = clamp(num, lo, hi);
+      this.syncInputs();
+      this.schedule();
+    }
+    this.pending = true;
+    this.maybeReport();
+  }
+
+  onClick(e) {
+    const name = e.target.dataset?.control;
+    const c = this.controls;
+    if (name === "apply") c.steps = Math.min(c.steps + 1, this.limits.maxSteps);
+    else if (name === "restart") c.steps = 0;
+    else if (name === "reset") this.controls = this.clampControls(structuredClone(this.defaults));
+    else return;
+    this.syncInputs();
+    this.schedule();
+    this.pending = true;
+    this.maybeReport();
+  }
+
+  /** Report once a gesture is over: nothing while a key or the pointer is held. */
+  maybeReport() {
+    if (!this.pending || this.pointerHeld || this.keysHeld.size > 0) return;
+    this.pending = false;
+    const value = structuredClone(this.controls);
+    if (sameControls(value, this.lastReported ?? this.lastIncoming)) return;
+    this.lastReported = value;
+    this.sent.push(value);
+    if (this.sent.length > 32) this.sent.shift();
+    this.reports = (this.reports || 0) + 1;
+    if (this.trigger) this.trigger("release", value);
+  }
+
+  // ---- data from the server --------------------------------------------------------------
+
+  clampControls(c) {
+    const out = structuredClone(DEFAULTS);
+    const num = (v, d) => (Number.isFinite(Number(v)) && v !== null && v !== "" ? Number(v) : d);
+    out.prev = c.prev === "uniform" ? "uniform" : "onehot";
+    out.prow = Math.round(clamp(num(c.prow, 0), 0, Math.max(this.n, 1) - 1));
+    out.steps = Math.round(clamp(num(c.steps, 0), 0, this.limits.maxSteps));
+    out.beta = clamp(num(c.beta, DEFAULTS.beta), 0, this.limits.betaMax);
+    out.g = clamp(num(c.g, DEFAULTS.g), 0, 1);
+    const maxR = Math.max(1, Math.min(MAX_RADIUS, Math.floor((this.n - 1) / 2)));
+    out.R = Math.round(clamp(num(c.R, 1), 1, maxR));
+    const raw = Array.isArray(c.kernel) ? c.kernel : [];
+    out.kernel = DEFAULTS.kernel.map((d, i) => clamp(num(raw[i], d), 0, 1));
+    out.gamma = clamp(num(c.gamma, DEFAULTS.gamma), 1, this.limits.gammaMax);
+    return out;
+  }
+
+  receive(data) {
+    data = data || {};
+    if (data.limits) Object.assign(this.limits, data.limits);
+    if (data.colorscale) this.colours = colourTable(data.colorscale);
+    if (data.argmaxColor) this.argmaxColour = data.argmaxColor;
+    if (data.gridColor) this.gridColour = data.gridColor;
+    this.memory = Array.isArray(data.memory) && data.memory.length ? data.memory : [[0], [0], [0]];
+    this.key = Array.isArray(data.key) ? data.key : this.memory[0].map(() => 0);
+    this.rowLabels = Array.isArray(data.rowLabels) ? data.rowLabels : null;
+    if (data.defaults) this.defaults = { ...DEFAULTS, ...data.defaults };
+    const n = this.memory.length;
+    if (n !== this.n) this.buildColumns(n);
+    this.inputs.beta.field.max = this.limits.betaMax;
+    this.inputs.gamma.field.max = this.limits.gammaMax;
+    this.inputs.prow.range.max = n - 1;
+    this.inputs.radius.range.max = Math.max(1, Math.min(MAX_RADIUS, Math.floor((n - 1) / 2)));
+    this.legendSwatch.style.background = `linear-gradient(to right, ${this.colours.table[0]}, ${this.colours.table[64]}, ${this.colours.table[128]}, ${this.colours.table[192]}, ${this.colours.table[255]})`;
+
+    const incoming = this.clampControls(data.controls || this.controls);
+    if (!sameControls(incoming, this.lastIncoming)) {
+      const echo = this.sent.findIndex((s) => sameControls(s, incoming));
+      if (echo >= 0) {
+        // The server caught up with something we reported; we are at least as new.
+        this.sent.splice(0, echo + 1);
+      } else {
+        // Changed on the server (a reset, a scenario, a link): take it.
+        this.controls = incoming;
+        this.sent = [];
+        this.lastReported = null;
+      }
+      this.lastIncoming = incoming;
+    }
+    this.controls = this.clampControls(this.controls); // N may have shrunk
+    this.buildKernelControls();
+    this.syncInputs();
+    this.draw();
+  }
+
+  buildKernelControls() {
+    const r = this.controls.R;
+    if (this.kernelRadius === r) return;
+    this.kernelRadius = r;
+    const box = this.inputs.kernelBox;
+    box.replaceChildren();
+    this.inputs.kernel = [];
+    for (let d = -r; d <= r; d++) {
+      const index = d + MAX_RADIUS;
+      const s = this.slider(`kernel${index}`, `s(${offsetLabel(d)})`, { min: 0, max: 1, step: 0.01 });
+      s.range.dataset.index = index;
+      s.box.classList.add("offset");
+      box.append(s.box);
+      this.inputs.kernel.push({ d, index, ...s });
+    }
+  }
+
+  /** Put every input, readout and field in line with this.controls. */
+  syncInputs({ except = null } = {}) {
+    const c = this.controls;
+    const i = this.inputs;
+    const set = (input, value) => {
+      if (input && input !== except && String(input.value) !== String(value)) input.value = value;
+    };
+    i.onehot.checked = c.prev === "onehot";
+    i.uniform.checked = c.prev === "uniform";
+    i.prow.range.disabled = c.prev !== "onehot";
+    set(i.prow.range, c.prow);
+    i.prow.out.textContent = c.prev === "onehot" ? `row ${c.prow}${this.label(c.prow, " ")}` : "—";
+    i.prow.range.setAttribute("aria-valuetext", `row ${c.prow}${this.label(c.prow, " ")}`);
+    i.stepsText.textContent = c.steps === 0
+      ? "t = 0: no steps applied yet"
+      : `t = ${c.steps}: w(t−1) is w after ${c.steps} step${c.steps > 1 ? "s" : ""}`;
+    i.apply.disabled = c.steps >= this.limits.maxSteps;
+    i.restart.disabled = c.steps === 0;
+
+    set(i.beta.range, betaScale.toPosition(c.beta, this.limits.betaMax));
+    set(i.beta.field, fmt(c.beta, 6));
+    i.beta.out.textContent = `β = ${fmt(c.beta)}`;
+    i.beta.range.setAttribute("aria-valuetext", `β = ${fmt(c.beta)}`);
+    set(i.gate.range, c.g);
+    set(i.gate.field, fmt(c.g, 6));
+    i.gate.out.textContent = `g = ${c.g.toFixed(2)}`;
+    i.gate.range.setAttribute("aria-valuetext", `g = ${c.g.toFixed(2)}`);
+    set(i.gamma.range, gammaScale.toPosition(c.gamma, this.limits.gammaMax));
+    set(i.gamma.field, fmt(c.gamma, 6));
+    i.gamma.out.textContent = `γ = ${fmt(c.gamma)}`;
+    i.gamma.range.setAttribute("aria-valuetext", `γ = ${fmt(c.gamma)}`);
+    set(i.radius.range, c.R);
+    i.radius.out.textContent = `R = ${c.R}: offsets ${offsetLabel(-c.R)} … ${offsetLabel(c.R)}`;
+    i.radius.range.setAttribute("aria-valuetext", `R = ${c.R}`);
+    const kernel = normaliseKernel(usedKernel(c));
+    const zero = usedKernel(c).every((v) => v <= 0);
+    for (const [k, s] of (i.kernel || []).entries()) {
+      set(s.range, c.kernel[s.index]);
+      const raw = c.kernel[s.index].toFixed(2);
+      s.out.textContent = `${raw} → ${kernel[k].toFixed(2)}`;
+      s.range.setAttribute("aria-valuetext", `weight ${raw}, normalised ${kernel[k].toFixed(2)}`);
+    }
+    i.kernelNote.textContent = zero
+      ? "All weights are 0: using the identity kernel s(0) = 1."
+      : "Each slider is a raw weight; → shows s, the weights divided by their sum (a softmax in the model).";
+  }
+
+  label(row, sep) {
+    const name = this.rowLabels && this.rowLabels[row];
+    return name ? `${sep}(${name})` : "";
+  }
+
+  // ---- drawing ---------------------------------------------------------------------------
+
+  /** Redraw on the next animation frame, at most once per frame. */
+  schedule() {
+    if (this.drawQueued) return;
+    this.drawQueued = true;
+    requestAnimationFrame(() => {
+      this.drawQueued = false;
+      this.draw();
+    });
+  }
+
+  draw() {
+    const c = this.controls;
+    let result;
+    try {
+      result = run(this.memory, this.key, c);
+    } catch (err) {
+      this.root.dataset.error = String(err);
+      return;
+    }
+    this.result = result;
+    this.frame++;
+    this.root.dataset.frame = String(this.frame);
+    const { cell, showText } = this.layout;
+    const { table, dark } = this.colours;
+    for (const stage of STAGES) {
+      const w = result[stage.id];
+      const card = this.cards[stage.id];
+      let best = 0;
+      for (let i = 1; i < w.length; i++) if (w[i] > w[best]) best = i;
+      for (let i = 0; i < w.length; i++) {
+        const v = w[i];
+        const idx = Math.round(clamp(v, 0, 1) * 255);
+        card.cells[i].setAttribute("fill", table[idx]);
+        card.titles[i].textContent = `row ${i}${this.label(i, " ")}\n${stage.symbol} = ${v.toPrecision(6)}`;
+        if (showText) {
+          const t = card.texts[i];
+          t.textContent = v < 0.005 ? "" : v.toFixed(2);
+          t.setAttribute("fill", dark[idx] ? "#ffffff" : "#1e1e1e");
+        }
+      }
+      if (card.lastArgmax !== best) {
+        card.outline.setAttribute("y", TOP + best * cell + card.outlineOffset);
+        card.lastArgmax = best;
+      }
+      const top = `max row ${best}, ${w[best].toFixed(2)}`;
+      card.svg.setAttribute("aria-label", `${stage.symbol}: ${top}${this.label(best, " ")}`);
+      card.svg.ntmWeights = w;
+      card.svg.dataset.frame = String(this.frame);
+      card.live.textContent = this.liveText(stage.id, best, w[best], result);
+    }
+    const prevEq = c.steps > 0
+      ? `w<sub>t−1</sub> = w after t = ${c.steps} step${c.steps > 1 ? "s" : ""}`
+      : c.prev === "uniform"
+        ? "w<sub>t−1</sub>(i) = 1 / N"
+        : `w<sub>t−1</sub>(i) = [ i = ${c.prow} ]`;
+    if (this.cards.previous.eq.innerHTML !== prevEq) this.cards.previous.eq.innerHTML = prevEq;
+    if (this.details.open) this.fillTable(result);
+  }
+
+  liveText(stage, best, value, result) {
+    const c = this.controls;
+    const head = `max row ${best}${this.label(best, " ")} · ${value.toFixed(2)}`;
+    if (stage === "previous") return `${head} · t = ${c.steps}`;
+    if (stage === "content") {
+      let top = 0;
+      for (let i = 1; i < result.similarity.length; i++) {
+        if (result.similarity[i] > result.similarity[top]) top = i;
+      }
+      return `${head} · β = ${fmt(c.beta)}, best cos ${signed(result.similarity[top])}`;
+    }
+    if (stage === "gated") return `${head} · g = ${c.g.toFixed(2)}`;
+    if (stage === "shifted") {
+      const used = [];
+      for (let d = -c.R; d <= c.R; d++) {
+        const s = result.kernel[d + c.R];
+        if (s > 0.005) used.push(`${offsetLabel(d)}: ${s.toFixed(2)}`);
+      }
+      return `${head} · s ${used.join(", ")}`;
+    }
+    let shiftedMax = 0;
+    for (const v of result.shifted) shiftedMax = Math.max(shiftedMax, v);
+    return `${head} · γ = ${fmt(c.gamma)} (max ${shiftedMax.toFixed(2)} → ${value.toFixed(2)})`;
+  }
+
+  fillTable(result) {
+    const head = el("tr", {}, [
+      el("th", { scope: "col", text: "row" }),
+      ...STAGES.map((s) => el("th", { scope: "col", text: s.symbol })),
+    ]);
+    const rows = [head];
+    for (let i = 0; i < this.n; i++) {
+      rows.push(el("tr", {}, [
+        el("th", { scope: "row", text: `${i}${this.label(i, " ")}` }),
+        ...STAGES.map((s) => el("td", { text: result[s.id][i].toFixed(4) })),
+      ]));
+    }
+    this.table.replaceChildren(...rows);
+  }
+}
+
+const PANELS = new WeakMap();
+
+/** Streamlit components v2 entry point: called on mount and again whenever `data` changes. */
+export default function mountAddressingPanel(component) {
+  const { data, parentElement, setTriggerValue } = component;
+  let host = parentElement.querySelector(".ntm-addressing-panel");
+  if (!host) {
+    host = document.createElement("div");
+    host.className = "ntm-addressing-panel";
+    parentElement.append(host);
+  }
+  let panel = PANELS.get(parentElement);
+  if (!panel || panel.host !== host) {
+    panel?.destroy();
+    panel = new Panel(host);
+    PANELS.set(parentElement, panel);
+  }
+  panel.trigger = setTriggerValue;
+  panel.receive(data);
+  return () => {
+    panel.destroy();
+    PANELS.delete(parentElement);
+  };
+}

@@ -1,0 +1,243 @@
+"""The addressing panel (a components-v2 component) mounted in a tiny Streamlit app, driven in
+Chromium with the internet cut off: holding an arrow key or dragging with the mouse redraws the
+stage panels on every move without a single websocket message to the server, and the release
+sends exactly one. Also: typed values, Apply again, labels, focus and text alternatives."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ntm.devtools.local_server import free_port, stop_server, wait_healthy
+
+from .offline import block_internet, is_loopback
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = Path(__file__).resolve().parent / "apps" / "addressing_panel_app.py"
+SCREENSHOT = Path(os.environ.get("NTM_PANEL_SCREENSHOT", "/tmp/addressing_panel.png"))
+STAGES = ("previous", "content", "gated", "shifted", "sharpened")
+ALT_TEXT = re.compile(r"^(w\(t−1\)|wᶜ|wᵍ|w̃|w): max row \d+, [01]\.\d\d")
+
+#: Counts the distinct weightings a stage panel shows, redraw by redraw (installed in the page;
+#: the panel lives in a shadow root, so the svg is handed in).
+RECORD_JS = """svg => {
+    const seen = new Set([JSON.stringify(Array.from(svg.ntmWeights))]);
+    window.__panelChanges = 0;
+    new MutationObserver(() => {
+        const now = JSON.stringify(Array.from(svg.ntmWeights));
+        if (!seen.has(now)) { seen.add(now); window.__panelChanges++; }
+    }).observe(svg, {attributes: true, attributeFilter: ["data-frame"]});
+}"""
+
+
+@pytest.fixture(scope="module")
+def panel_url():
+    port = free_port()
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(APP),
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        stop_server(proc)
+
+
+class Session:
+    """One browser tab on the test app, offline, counting the websocket frames it sends."""
+
+    def __init__(self, page, url: str, query: str = "N=16"):
+        self.page = page
+        self.aborted = block_internet(page)
+        self.sent: list = []
+        page.on("websocket", lambda ws: ws.on("framesent", lambda frame: self.sent.append(frame)))
+        page.goto(f"{url}/?{query}")
+        page.wait_for_selector("svg.heatmap[data-stage=sharpened][aria-label]", timeout=60_000)
+        self.wait_state(lambda s: s["runs"] >= 1)
+        self.settle()
+
+    def state(self) -> dict:
+        text = self.page.locator('[data-testid="stCode"] code').inner_text()
+        return json.loads(text)
+
+    def wait_state(self, ok, timeout: float = 30_000) -> dict:
+        deadline = self.page.evaluate("() => performance.now()") + timeout
+        while True:
+            try:
+                state = self.state()
+                if ok(state):
+                    return state
+            except (ValueError, KeyError):
+                pass
+            if self.page.evaluate("() => performance.now()") > deadline:
+                raise AssertionError(f"app state never matched; last: {self.page.content()[:300]}")
+            self.page.wait_for_timeout(100)
+
+    def settle(self, quiet_ms: int = 800) -> None:
+        """Wait until no frame has been sent for ``quiet_ms``."""
+        while True:
+            before = len(self.sent)
+            self.page.wait_for_timeout(quiet_ms)
+            if len(self.sent) == before:
+                return
+
+    def svg(self, stage: str):
+        return self.page.locator(f"svg.heatmap[data-stage={stage}]")
+
+    def weights(self, stage: str) -> list[float]:
+        return self.svg(stage).evaluate("svg => Array.from(svg.ntmWeights)")
+
+    def record(self, stage: str) -> None:
+        self.svg(stage).evaluate(RECORD_JS)
+
+    def changes(self) -> int:
+        return self.page.evaluate("() => window.__panelChanges")
+
+    def control(self, name: str):
+        return self.page.locator(f"input[data-control={name}]")
+
+    def offline_ok(self) -> None:
+        assert all(not is_loopback(u) for u in self.aborted)  # only the outside was cut off
+
+
+@pytest.fixture
+def session(page, panel_url):
+    return Session(page, panel_url)
+
+
+def test_holding_an_arrow_key_redraws_live_and_reports_once(session):
+    s = session
+    before = s.weights("content")
+    s.record("content")
+    s.control("beta").focus()
+    sent = len(s.sent)
+    for _ in range(30):  # a held key: keydown, then auto-repeats
+        s.page.keyboard.down("ArrowRight")
+        s.page.wait_for_timeout(30)
+    live = s.changes()
+    assert live >= 10, f"the content panel changed only {live} times while the key was held"
+    assert len(s.sent) == sent, "a websocket message was sent while the key was held"
+    assert s.state()["releases"] == 0
+    beta = float(s.control("beta-number").input_value())
+    assert beta > 10 and s.weights("content") != before
+
+    s.page.keyboard.up("ArrowRight")
+    state = s.wait_state(lambda st: st["releases"] == 1)
+    assert state["controls"]["beta"] == beta
+    s.settle()
+    assert len(s.sent) == sent + 1, "the release must send exactly one message"
+    print(f"\nheld key: {live} redraws, 0 messages; release: 1 message (β = {beta}); "
+          f"aborted requests: {s.aborted}")
+    # The rerun echoes the released value back: the panel keeps it (no snap back).
+    assert float(s.control("beta-number").input_value()) == beta
+    s.offline_ok()
+
+
+def test_dragging_a_slider_with_the_mouse_redraws_live_and_reports_once(session):
+    s = session
+    s.record("sharpened")
+    box = s.control("gamma").bounding_box()
+    y = box["y"] + box["height"] / 2
+    sent = len(s.sent)
+    s.page.mouse.move(box["x"] + 8, y)
+    s.page.mouse.down()
+    for i in range(1, 31):
+        s.page.mouse.move(box["x"] + 8 + i * (box["width"] - 16) / 30, y)
+        s.page.wait_for_timeout(25)
+    live = s.changes()
+    assert live >= 10, f"the w panel changed only {live} times during the drag"
+    assert len(s.sent) == sent, "a websocket message was sent during the drag"
+    s.page.mouse.up()
+    state = s.wait_state(lambda st: st["releases"] == 1)
+    assert state["controls"]["gamma"] == pytest.approx(50.0)
+    s.settle()
+    assert len(s.sent) == sent + 1
+    print(f"\nmouse drag: {live} redraws, 0 messages; release: 1 message")
+    s.offline_ok()
+
+
+def test_typing_apply_again_and_restart_each_report_once(session):
+    s = session
+    sent = len(s.sent)
+    field = s.control("beta-number")
+    field.fill("42")  # live while typing: the panel follows before Enter
+    assert s.svg("content").get_attribute("aria-label").startswith("wᶜ: max row")
+    field.press("Enter")
+    state = s.wait_state(lambda st: st["releases"] == 1)
+    assert state["controls"]["beta"] == 42.0
+    s.settle()
+    assert len(s.sent) == sent + 1
+
+    previous, result = s.weights("previous"), s.weights("sharpened")
+    s.page.locator("button[data-control=apply]").click()
+    state = s.wait_state(lambda st: st["releases"] == 2)
+    assert state["controls"]["steps"] == 1
+    assert s.weights("previous") == result  # w(t−1) is now the last step's w, exactly
+    s.page.locator("button[data-control=restart]").click()
+    state = s.wait_state(lambda st: st["releases"] == 3)
+    assert state["controls"]["steps"] == 0
+    assert s.weights("previous") == previous
+    s.settle()
+    assert len(s.sent) == sent + 3
+    s.offline_ok()
+
+
+def test_labels_focus_and_text_alternatives(session):
+    s = session
+    unlabelled = s.page.locator(".ntm-addressing-panel").evaluate(
+        """host => Array.from(host.querySelectorAll("input, button"))
+            .filter(el => !(el.labels && el.labels.length) && !el.getAttribute("aria-label")
+                          && !(el.tagName === "BUTTON" && el.textContent.trim()))
+            .map(el => el.outerHTML)"""
+    )
+    assert unlabelled == []
+    for stage in STAGES:
+        label = s.svg(stage).get_attribute("aria-label")
+        assert ALT_TEXT.match(label), label
+    assert s.svg("sharpened").get_attribute("aria-label").startswith("w: max row ")
+
+    # Keyboard: Tab moves to the number field, the focus ring shows, arrows change the value.
+    s.control("gamma").focus()
+    s.page.keyboard.press("Tab")
+    focused = s.page.evaluate(
+        """() => { let el = document.activeElement;
+                   while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+                   const cs = getComputedStyle(el);
+                   return [el.dataset.control, cs.outlineStyle, parseFloat(cs.outlineWidth)]; }"""
+    )
+    assert focused[0] == "gamma-number" and focused[1] == "solid" and focused[2] >= 2
+    s.page.keyboard.press("ArrowUp")
+    s.page.keyboard.press("Enter")
+    state = s.wait_state(lambda st: st["releases"] == 1)
+    assert state["controls"]["gamma"] == 3.0
+    assert "γ = 3" in s.page.locator("section[data-stage=sharpened] p.live").inner_text()
+    s.offline_ok()
+
+
+def test_large_memory_and_screenshot(page, panel_url):
+    s = Session(page, panel_url, "N=128&M=20&seed=3")
+    for stage in STAGES:
+        w = s.weights(stage)
+        assert len(w) == 128 and abs(sum(w) - 1) < 1e-9
+        assert ALT_TEXT.match(s.svg(stage).get_attribute("aria-label"))
+    s.offline_ok()
+
+    s2 = Session(page, panel_url, "N=16&labels=1")
+    s2.page.set_viewport_size({"width": 1600, "height": 1250})
+    s2.page.wait_for_timeout(300)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    s2.page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert "(item 5)" in s2.svg("content").get_attribute("aria-label")

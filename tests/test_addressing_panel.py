@@ -1,0 +1,98 @@
+"""The Python side of the live addressing panel (ntm/app/addressing_panel.py): the controls'
+round trip through the playground's names, clamping of whatever the browser reports, the data
+the component receives, and the shipped assets. The browser side is in
+tests/browser/test_browser_addressing_*.py."""
+
+from __future__ import annotations
+
+import json
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from ntm.app import addressing_panel as ap
+from ntm.app.addressing_panel import StageControls, addressing_panel, panel_data
+from ntm.figures.style import WEIGHTING_COLORSCALE
+
+
+def test_controls_round_trip_through_playground_names():
+    c = StageControls(prev="uniform", prow=3, steps=2, beta=42.5, g=0.3, R=2,
+                      kernel=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.0), gamma=7.5)
+    values = c.as_values()
+    assert values["s_m2"] == 0.1 and values["s_p2"] == 0.5 and values["s_0"] == 0.3
+    assert StageControls.from_values(values) == c
+    assert StageControls.from_values({}) == StageControls()
+
+
+@pytest.mark.parametrize(
+    ("given", "rows", "expected"),
+    [
+        ({"beta": 1e6, "gamma": 0.2, "g": -1}, 16, {"beta": ap.BETA_MAX, "gamma": 1.0, "g": 0.0}),
+        ({"beta": float("nan"), "gamma": "x", "g": None}, 16, {"beta": 10.0, "gamma": 2.0, "g": 0.8}),
+        ({"prow": 99, "R": 3}, 5, {"prow": 4, "R": 2}),  # 2R + 1 <= N
+        ({"R": 3}, 3, {"R": 1}),
+        ({"steps": 1000, "prev": "diagonal"}, 16, {"steps": ap.MAX_STEPS, "prev": "onehot"}),
+        ({"kernel": [2, -1, "a"]}, 16, {"kernel": (1.0, 0.0, 0.0, 1.0, 0.2, 0.0, 0.0)}),
+    ],
+)
+def test_reported_values_are_clamped(given, rows, expected):
+    c = StageControls.from_json(given, rows)
+    for name, value in expected.items():
+        assert getattr(c, name) == value
+
+
+def test_unusable_reports_are_ignored():
+    assert StageControls.from_json(None, 16) is None
+    assert StageControls.from_json([1, 2], 16) is None
+
+
+def test_panel_data_is_exact_json_with_the_project_colour_scale():
+    rng = np.random.default_rng(0)
+    memory = torch.tensor(rng.normal(size=(7, 3)))
+    key = memory[2] * 1 / 3
+    data = panel_data(memory, key, StageControls(prow=50), row_labels=list("abcdefg"))
+    back = json.loads(json.dumps(data))
+    assert np.array_equal(np.array(back["memory"]), memory.numpy())  # floats round-trip
+    assert back["key"] == key.tolist()
+    assert back["controls"]["prow"] == 6
+    assert back["colorscale"] == [[float(t), c] for t, c in WEIGHTING_COLORSCALE]
+    assert back["rowLabels"] == list("abcdefg")
+
+
+@pytest.mark.parametrize(
+    ("memory", "key"),
+    [(np.zeros((2, 3)), np.zeros(3)), (np.zeros((4, 3)), np.zeros(2)),
+     (np.full((4, 2), math.inf), np.zeros(2)), (np.zeros(4), np.zeros(1))],
+)
+def test_panel_data_rejects_bad_shapes_and_non_finite(memory, key):
+    with pytest.raises(ValueError):
+        panel_data(memory, key, StageControls())
+
+
+def test_wrapper_returns_the_released_values_else_the_servers(monkeypatch):
+    calls = []
+
+    def fake_mount(**kwargs):
+        calls.append(kwargs)
+        return SimpleNamespace(release=release)
+
+    monkeypatch.setattr(ap, "_component", lambda: fake_mount)
+    memory, key = np.eye(4), np.array([1.0, 0, 0, 0])
+    server = StageControls(beta=5.0)
+
+    release = None  # a run the panel did not cause: the server's values win
+    assert addressing_panel(memory, key, server, key="p") == server
+    release = {**server.to_json(), "beta": 33.0, "R": 3}  # a release: clamped (N = 4: R = 1)
+    assert addressing_panel(memory, key, server, key="p") == StageControls(beta=33.0)
+    assert calls[0]["key"] == "p" and callable(calls[0]["on_release_change"])
+    assert calls[0]["data"]["controls"]["beta"] == 5.0
+
+
+def test_assets_ship_and_expose_the_pure_function():
+    js = ap.asset("addressing.js")
+    assert "export default function" in js and "globalThis.ntmAddressing" in js
+    assert "http://" not in js.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in js and "@import" not in ap.asset("addressing.css")
