@@ -2,6 +2,9 @@
 
     python benchmarks/bench_convergence.py [--seeds 0,1,2,3,4] [--paper-cap 1200] [--threads 1] [--jobs 2]
 
+Every run goes through ``ntm.training.cli.train``, i.e. the same loop (``ntm.training.loop.fit``)
+as ``python -m ntm.train`` and the live page.
+
 For each seed, trains copy (Graves et al. 2014, section 4.1; L in [1, 20], N = 128, M = 20)
 with ``python -m ntm.train``'s defaults until the held-out bit errors per sequence fall below
 0.1, and prints wall time and sequences seen. Then runs the paper's recipe (batch 1, RMSProp
@@ -25,8 +28,8 @@ from pathlib import Path
 
 import torch
 
-from ntm import train
-from ntm.tasks import CopyTask
+from ntm.training import TrainConfig, cli
+from ntm.training.loop import make_model, make_optimizer, make_task, train_step
 
 PAPER = ["--batch-size", "1", "--optimizer", "rmsprop", "--lr", "1e-4", "--momentum", "0.9",
          "--clip-grad-value", "10", "--clip-grad-norm", "0", "--lr-decay-below", "0"]
@@ -39,23 +42,20 @@ def run(seed: int, extra: list[str], cap_s: float, out: Path, eval_every: int,
     argv = ["--task", "copy", "--seed", str(seed), "--max-seconds", str(cap_s),
             "--max-sequences", "10000000", "--eval-every", str(eval_every), "--no-progress",
             "--output", str(out), "--device", "cpu", *extra]
-    args = train.build_parser().parse_args(argv)
-    result = train.train(args, command="python -m ntm.train " + " ".join(argv))
-    return result
+    return cli.train(argv)
 
 
 def throughput(batch_size: int, seconds: float = 20.0) -> float:
-    """Training sequences per second (forward, backward, Adam step) at ``batch_size``."""
-    parser = train.build_parser()
-    args = parser.parse_args(["--batch-size", str(batch_size), "--device", "cpu"])
-    task = CopyTask()
+    """Training sequences per second (forward, backward, optimiser step) at ``batch_size``."""
+    config = TrainConfig(batch_size=batch_size, device="cpu")
+    task = make_task(config)
     torch.manual_seed(0)
-    model = train.make_model(args, task)
-    opt = train.make_optimizer(args, model)
+    model = make_model(config, task)
+    opt = make_optimizer(config, model)
     gen = torch.Generator().manual_seed(0)
     seen, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        train.train_step(args, model, opt, task.sample(batch_size, gen))
+        train_step(config, model, opt, task.sample(batch_size, gen))
         seen += batch_size
     return seen / (time.perf_counter() - start)
 
@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--paper-cap", type=float, default=1200.0, help="seconds allowed per paper-recipe run")
     p.add_argument("--paper-seeds", help="seeds for the paper's recipe (default: --seeds)")
     p.add_argument("--skip-paper", action="store_true")
+    p.add_argument("--throughput-seconds", type=float, default=20.0,
+                   help="seconds of training per throughput measurement")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--jobs", type=int, default=1,
                    help="trainings at once, each in its own process (use at most one per core, "
@@ -123,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"paper recipe: median{bound} {min(pmed, max(r['wall_time'] for r in paper.values())):.0f} s; "
                   f"speed-up of the default recipe:{bound} "
                   f"{min(pmed, max(r['wall_time'] for r in paper.values())) / med:.1f}x")
-    b = train.build_parser().parse_args([]).batch_size
-    t_default, t_one = throughput(b), throughput(1)
+    b = TrainConfig().batch_size
+    t_default = throughput(b, args.throughput_seconds)
+    t_one = throughput(1, args.throughput_seconds)
     print("\n| batch size | training throughput (sequences/s) |")
     print("|---:|---:|")
     print(f"| {b} (default) | {t_default:.0f} |")

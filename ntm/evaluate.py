@@ -175,9 +175,11 @@ def model_card(model: nn.Module, path: str, rows: list[dict], eval_command: str,
 
     meta = model.metadata
     curve = meta.get("curve") or []
-    first = next((p for p in curve if p["bit_errors"] < 0.1), None)
+    # curve points may lack a field (clean_metadata only checks the types of those present)
+    first = next((p for p in curve if isinstance(p.get("bit_errors"), (int, float))
+                  and p["bit_errors"] < 0.1), None)
     reached = (
-        f"{first['sequences']} sequences, {first['wall_time']:.0f} s"
+        f"{first.get('sequences', '?')} sequences, {first.get('wall_time') or 0:.0f} s"
         if first else "never during training"
     )
     wall = meta.get("wall_time")

@@ -1,7 +1,8 @@
 """Train it yourself: watch an NTM learn to copy, live.
 
-Training runs in a background thread (``ntm.live``), not in the script run; this page starts,
-pauses and stops it and polls its progress from a fragment once a second.
+Training runs in a background thread (``ntm.training.live``, the loop of ``python -m
+ntm.train``), not in the script run; this page starts, pauses and stops it and polls its
+progress from a fragment once a second.
 """
 
 import uuid
@@ -11,13 +12,14 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from ntm import live as L
 from ntm.app.models import devices, shipped_any
 from ntm.app.navigation import ensure_app_navigation
 from ntm.catalogue import MODELS_DIR
 from ntm.figures import episode as episode_figures
 from ntm.figures import evaluation as evaluation_figures
 from ntm.figures.addressing import weighting_heatmap
+from ntm.training import live as L
+from ntm.training.config import make_task
 
 ensure_app_navigation()
 PLOT = {"displaylogo": False}
@@ -65,6 +67,7 @@ with st.container(border=True):
     preset_name = top[0].selectbox("Preset", list(L.PRESETS), key="preset",
                                    disabled=run is not None and not run.finished)
     preset = L.PRESETS[preset_name]
+    preset_task = make_task(preset)
     device = top[1].selectbox("Device", devices(), key="train_device")
     seed = top[2].number_input("Seed", 0, 10**6, preset.seed, key="train_seed")
     budget = top[3].number_input("Training budget (s)", 30, 600, int(preset.max_seconds), 30,
@@ -80,18 +83,46 @@ with st.container(border=True):
         heads = b[0].slider("Read heads", 1, 2, preset.read_heads, key="t_rheads")
         batch = b[1].select_slider("Batch size", [1, 2, 4, 8, 16, 32], preset.batch_size,
                                    key="t_batch")
-        lr = b[2].select_slider("Learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], preset.lr,
+        lr = b[2].select_slider(f"Learning rate ({preset.optimizer})",
+                                [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], preset.lr,
                                 format_func=lambda v: f"{v:g}", key="t_lr")
-        lengths = b[3].slider("Sequence lengths", 1, 20, (preset.min_length, preset.max_length),
-                              key="t_len")
+        lengths = b[3].slider("Sequence lengths", 1, 20,
+                              (preset_task.min_length, preset_task.max_length), key="t_len")
         if rows < lengths[1] + 2:
             st.warning(f"With {rows} rows the memory is barely larger than the longest sequence "
                        f"({lengths[1]}); the copy algorithm needs one row per vector.")
+    with st.expander("Advanced: gate bias, curriculum, learning-rate cut",
+                     icon=":material/science:"):
+        c = st.columns(3)
+        gate_bias = c[0].slider(
+            "Gate bias", -4.0, 0.0, preset.gate_bias, 0.5, key="t_gate",
+            help="Initial bias of every head's interpolation gate g (eq 7). Negative starts the "
+                 "heads location-based: g near 0 keeps the previous focus, so a write head walks "
+                 "along memory instead of jumping back to a row it wrote before.")
+        stages = c[1].slider(
+            "Curriculum stages", 0, 4, preset.curriculum, key="t_stages",
+            help="0: off. Train on the shortest sequences first, then on growing ranges; the run "
+                 "moves on once the held-out errors on the current range fall below the threshold.")
+        threshold = c[2].number_input(
+            "Curriculum threshold (bit errors / sequence)", 0.0, 10.0,
+            preset.curriculum_threshold, 0.1, key="t_threshold", disabled=stages == 0)
+        d = st.columns(3)
+        cut_below = d[0].number_input(
+            "Cut the learning rate below (bit errors / sequence; 0: off)", 0.0, 10.0,
+            preset.lr_decay_below, 0.1, key="t_cut_below",
+            help="Once the held-out errors fall below this, the learning rate is multiplied by "
+                 "the factor, once: smaller steps fine-tune a model that has nearly learned.")
+        cut = d[1].select_slider("Learning-rate cut factor", [0.1, 0.3, 0.5], preset.lr_decay,
+                                 key="t_cut", disabled=cut_below == 0)
 config = replace(
-    preset, min_length=lengths[0], max_length=lengths[1], memory_rows=rows, memory_width=width,
-    controller=controller, controller_size=size, read_heads=heads, batch_size=batch, lr=lr,
-    seed=int(seed), device=device, max_seconds=float(budget),
+    preset, task_params={**preset.task_params, "min_length": lengths[0], "max_length": lengths[1]},
+    memory_rows=rows, memory_width=width, controller=controller, controller_size=size,
+    read_heads=heads, batch_size=batch, lr=lr, seed=int(seed), device=device,
+    max_seconds=float(budget), gate_bias=float(gate_bias), curriculum=stages,
+    curriculum_threshold=float(threshold), lr_decay_below=float(cut_below), lr_decay=cut,
 )
+st.caption("The same run from a terminal (every setting that differs from the defaults):")
+st.code(config.command(), language="bash", wrap_lines=True)
 
 buttons = st.columns([1, 1, 1, 1, 3])
 if buttons[0].button("Start", type="primary", icon=":material/play_arrow:", width="stretch",
@@ -162,7 +193,8 @@ def live_view() -> None:
     probe = L.probe_arrays(snap)
     if probe is not None:
         targets, outputs, wrong, scored = probe
-        st.markdown(f"**The probe sequence** (the same {r.config.max_length} vectors every time), "
+        sizes = ", ".join(f"{k} {v}" for k, v in snap.probe["point"].items())
+        st.markdown(f"**The probe sequence** (the same one every time: {sizes}), "
                     f"after {snap.probe['sequences']:,} training sequences")
         p1, p2, p3 = st.columns([1.3, 1, 1], gap="medium")
         p1.plotly_chart(episode_figures.target_output(targets, outputs, wrong, steps=scored), config=PLOT,
@@ -192,7 +224,7 @@ if run is not None and path:
     if done[0].button("Open in the stepper", icon=":material/play_circle:", width="stretch"):
         st.switch_page("pages/stepper.py", query_params={"model": "trained"})
     with open(path, "rb") as f:
-        done[1].download_button("Download the checkpoint", f.read(), "my_ntm_copy.pt",
+        done[1].download_button("Download the checkpoint", f.read(), f"my_ntm_{run.config.task}.pt",
                                 icon=":material/download:", width="stretch")
     done[2].caption("The checkpoint is the last one saved (at the last evaluation). Load it with "
                     "`ntm.load_model(path)`, or upload it on the stepper page later.")

@@ -1,7 +1,9 @@
-"""Live training (ntm.live) and the Train-it-yourself page."""
+"""Live training (ntm.training.live) and the Train-it-yourself page."""
 
+import shlex
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,11 +11,13 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import ntm
-from ntm import live as L
+from ntm.training import cli, loop
+from ntm.training import live as L
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "train.py")
-TINY = L.LiveConfig(max_length=3, memory_rows=8, memory_width=4, controller_size=16, batch_size=4,
-                    eval_every=48, eval_sequences=12, lr=1e-2, max_seconds=60)
+TINY = replace(L.LIVE_DEFAULTS, task_params={"min_length": 1, "max_length": 3}, memory_rows=8,
+               memory_width=4, controller_size=16, batch_size=4, eval_every=48,
+               eval_sequences=12, lr=1e-2, max_seconds=60)
 # AppTest's script runs share the GIL with the training thread: poll gently.
 
 
@@ -34,7 +38,7 @@ def manager():
 
 
 def test_a_run_learns_and_saves_loadable_checkpoints(manager):
-    run = manager.start("alice", L.LiveConfig(**{**TINY.__dict__, "max_sequences": 480}))
+    run = manager.start("alice", replace(TINY, max_sequences=480))
     wait(lambda: run.finished, 120)
     snap = run.snapshot()
     assert snap.status == L.BUDGET and snap.sequences == 480
@@ -105,7 +109,8 @@ def test_worker_stops_when_its_session_ends_and_leaves_no_thread(manager):
 
 
 def test_time_cap_stops_a_paused_run(manager):
-    run = manager.start("dave", L.LiveConfig(**{**TINY.__dict__, "max_lifetime": 1.0}))
+    manager.max_lifetime = 1.0
+    run = manager.start("dave", TINY)
     wait(lambda: run.status == L.RUNNING)
     run.pause()
     wait(lambda: run.finished, 10)
@@ -113,16 +118,16 @@ def test_time_cap_stops_a_paused_run(manager):
 
 
 def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_model(manager, monkeypatch):
-    real = L.T.train_step
+    real = loop.train_step
     calls = {"n": 0}
 
-    def flaky(args, model, optimizer, batch):
+    def flaky(config, model, optimizer, batch):
         calls["n"] += 1
         if calls["n"] > 30:  # after a few evaluations have saved a checkpoint
-            raise L.T.NonFiniteLoss("the loss is nan")
-        return real(args, model, optimizer, batch)
+            raise loop.NonFiniteLoss("the loss is nan")
+        return real(config, model, optimizer, batch)
 
-    monkeypatch.setattr(L.T, "train_step", flaky)
+    monkeypatch.setattr(loop, "train_step", flaky)
     run = manager.start("erin", TINY)
     wait(lambda: run.finished)
     snap = run.snapshot()
@@ -130,6 +135,35 @@ def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_model(manager, mo
     model = ntm.load_model(snap.checkpoint)
     assert model.metadata["sequences_seen"] == snap.curve[-1]["sequences"]
     assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_the_saved_command_reproduces_the_run_with_every_setting(manager):
+    # two read heads used to be left out of the command, which then trained another model
+    config = replace(TINY, read_heads=2, write_heads=2, gate_bias=-2.0, curriculum=2,
+                     curriculum_threshold=1e9, lr_decay_below=1e9, lr_decay=0.5,
+                     max_sequences=96)
+    command = config.command()
+    for option in ("--read-heads 2", "--write-heads 2", "--gate-bias -2.0", "--curriculum 2",
+                   "--lr-decay-below", "--lr-decay 0.5", "--max-length 3"):
+        assert option in command, (option, command)
+    assert cli.parse_config(shlex.split(command)[3:]) == config
+    run = manager.start("frank", config)
+    wait(lambda: run.finished, 120)
+    snap = run.snapshot()
+    assert snap.status == L.BUDGET and snap.sequences == 96
+    # the live run went through the same loop: curriculum stages and the learning-rate cut
+    assert [p["stage"] for p in snap.curve] == [1, 2]
+    assert snap.curve[-1]["lr"] == pytest.approx(TINY.lr * 0.5)
+    model = ntm.load_model(snap.checkpoint)
+    assert model.config.read_heads == 2 and model.config.write_heads == 2
+    assert model.metadata["command"] == command
+    assert cli.parse_config(shlex.split(model.metadata["command"])[3:]) == config
+    assert model.metadata["source"] == "Train-it-yourself page"
+
+
+def test_live_runs_are_ntms(manager):
+    with pytest.raises(ValueError, match="NTM"):
+        manager.start("gina", replace(TINY, model="lstm"))
 
 
 # ------------------------------------------------------------------ the page
@@ -146,7 +180,7 @@ def click(at, label):
 
 
 def test_page_starts_polls_and_finishes_a_run(monkeypatch, models_dir, stop_page_runs):
-    tiny = {"Tiny": L.LiveConfig(**{**TINY.__dict__, "max_sequences": 240})}
+    tiny = {"Tiny": replace(TINY, max_sequences=240)}
     monkeypatch.setattr(L, "PRESETS", tiny)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception, at.exception
@@ -188,3 +222,24 @@ def test_page_pause_resume_and_sessions_stay_apart(monkeypatch, models_dir, stop
     click(a, "Stop")
     click(b, "Stop")
     assert not a.exception and not b.exception
+
+
+def test_page_advanced_options_reach_the_run_and_its_command(monkeypatch, models_dir,
+                                                             stop_page_runs):
+    monkeypatch.setattr(L, "PRESETS", {"Tiny": TINY})
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert "--max-length 3" in at.code[0].value and "--gate-bias" not in at.code[0].value
+    at.slider(key="t_gate").set_value(-2.0)
+    at.slider(key="t_stages").set_value(2)
+    at.number_input(key="t_cut_below").set_value(0.5)
+    at.slider(key="t_rheads").set_value(2)
+    at.run()
+    command = at.code[0].value
+    for option in ("--gate-bias -2.0", "--curriculum 2", "--lr-decay-below 0.5", "--read-heads 2"):
+        assert option in command, (option, command)
+    click(at, "Start")
+    assert not at.exception, at.exception
+    owner, run_id = at.session_state["_live_owner"], at.session_state["live_run"]
+    live = next(filter(None, (m.get(run_id, owner) for m in L.RunManager.instances)))
+    assert live.config.gate_bias == -2.0 and live.config.curriculum == 2
+    assert live.config.command() == command

@@ -1,19 +1,26 @@
-"""Fast checks of ``python -m ntm.train`` and ``python -m ntm.evaluate`` on tiny configurations."""
+"""Fast checks of ``python -m ntm.train`` (``ntm.training``) and ``python -m ntm.evaluate`` on tiny
+configurations."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import shlex
 import signal
+from dataclasses import dataclass, fields
 
 import pytest
 import torch
 
 import ntm
-from ntm import evaluate, train
+from ntm import evaluate
 from ntm.checkpoint import read_checkpoint
-from ntm.tasks import CopyTask
+from ntm.tasks import TASKS, AssociativeRecallTask, CopyTask, RepeatCopyTask
+from ntm.training import cli, loop
+from ntm.training import state as state_module
+from ntm.training.config import TrainConfig, choices_of, make_task, task_fields
+from ntm.training.state import save_run
 
 TINY = [
     "--task", "copy", "--min-length", "1", "--max-length", "3",
@@ -27,8 +34,11 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def run(tmp_path, *extra, name="m.pt"):
-    args = train.build_parser().parse_args([*TINY, "--output", str(tmp_path / name), *extra])
-    return train.train(args, command="test")
+    return cli.train([*TINY, "--output", str(tmp_path / name), *extra], command="test")
+
+
+def resume(path, *extra, command="resume"):
+    return cli.train(["--output", str(path), "--resume", "--no-progress", *extra], command=command)
 
 
 def test_a_few_hundred_steps_reduce_the_loss(tmp_path):
@@ -51,10 +61,7 @@ def test_resume_continues_exactly(tmp_path):
     straight = run(tmp_path, "--max-sequences", "320", name="straight.pt")
     half = run(tmp_path, "--max-sequences", "160", name="resumed.pt")
     assert half["sequences_seen"] == 160
-    args = train.build_parser().parse_args(
-        ["--output", str(tmp_path / "resumed.pt"), "--resume", "--max-sequences", "320", "--no-progress"]
-    )
-    resumed = train.train(args, command="resume")
+    resumed = resume(tmp_path / "resumed.pt", "--max-sequences", "320")
     assert resumed["sequences_seen"] == straight["sequences_seen"] == 320
     a = ntm.load_model(tmp_path / "straight.pt")
     b = ntm.load_model(tmp_path / "resumed.pt")
@@ -67,7 +74,7 @@ def test_resume_continues_exactly(tmp_path):
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, capsys):
-    real = train.compute_loss
+    real = loop.compute_loss
     calls = {"n": 0}
 
     def poisoned(model, batch):
@@ -77,7 +84,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
             loss = loss * math.nan
         return loss, errors
 
-    monkeypatch.setattr(train, "compute_loss", poisoned)
+    monkeypatch.setattr(loop, "compute_loss", poisoned)
     path = tmp_path / "m.pt"
     result = run(tmp_path, "--max-sequences", "400")
     assert result["status"] == "nan"
@@ -85,19 +92,19 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
     model = ntm.load_model(path)
     assert model.metadata["sequences_seen"] == 80
     assert all(torch.isfinite(p).all() for p in model.parameters())
-    assert main_exit_code(tmp_path, monkeypatch) == train.EXIT_NAN
+    assert main_exit_code(tmp_path, monkeypatch) == cli.EXIT_NAN
 
 
 def main_exit_code(tmp_path, monkeypatch):
     def always_nan(model, batch):
         return torch.tensor(math.inf), torch.zeros(batch.batch_size)
 
-    monkeypatch.setattr(train, "compute_loss", always_nan)
-    return train.main([*TINY, "--output", str(tmp_path / "x.pt"), "--max-sequences", "80"])
+    monkeypatch.setattr(loop, "compute_loss", always_nan)
+    return cli.main([*TINY, "--output", str(tmp_path / "x.pt"), "--max-sequences", "80"])
 
 
 def test_ctrl_c_saves_and_exits_cleanly(tmp_path, monkeypatch):
-    real = train.compute_loss
+    real = loop.compute_loss
     calls = {"n": 0}
 
     def interrupting(model, batch):
@@ -106,18 +113,15 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path, monkeypatch):
             os.kill(os.getpid(), signal.SIGINT)
         return real(model, batch)
 
-    monkeypatch.setattr(train, "compute_loss", interrupting)
-    code = train.main([*TINY, "--output", str(tmp_path / "m.pt"), "--max-sequences", "4000"])
-    assert code == train.EXIT_INTERRUPTED
+    monkeypatch.setattr(loop, "compute_loss", interrupting)
+    code = cli.main([*TINY, "--output", str(tmp_path / "m.pt"), "--max-sequences", "4000"])
+    assert code == cli.EXIT_INTERRUPTED
     model = ntm.load_model(tmp_path / "m.pt")
     assert model.metadata["status"] == "interrupted"
     assert model.metadata["sequences_seen"] == 7 * 8
     # ... and the interrupted run can be resumed.
-    args = train.build_parser().parse_args(
-        ["--output", str(tmp_path / "m.pt"), "--resume", "--max-sequences", "96", "--no-progress"]
-    )
-    monkeypatch.setattr(train, "compute_loss", real)
-    assert train.train(args)["sequences_seen"] == 96
+    monkeypatch.setattr(loop, "compute_loss", real)
+    assert resume(tmp_path / "m.pt", "--max-sequences", "96")["sequences_seen"] == 96
 
 
 def test_early_stop_and_lstm_baseline(tmp_path):
@@ -157,7 +161,7 @@ def test_keep_best_and_export(tmp_path):
     best = ntm.load_model(tmp_path / "m.best.pt")
     scores = [(p["bit_errors"], p["cost"]) for p in best.metadata["curve"]]
     assert scores[-1] == min(scores)
-    code = train.main(["--export", str(tmp_path / "m.pt"), "--output", str(tmp_path / "small.pt")])
+    code = cli.main(["--export", str(tmp_path / "m.pt"), "--output", str(tmp_path / "small.pt")])
     assert code == 0
     small = ntm.load_model(tmp_path / "small.pt")
     assert "training_state" not in small.metadata and small.metadata["sequences_seen"] == 240
@@ -172,10 +176,7 @@ def test_curriculum_moves_through_its_stages_and_resumes_on_the_same_stage(tmp_p
     assert stages == [1, 2, 3, 4]
     assert [p["stage_bit_errors"] for p in straight["curve"]][-1] == straight["curve"][-1]["bit_errors"]
     run(tmp_path, *cur, "--max-sequences", "160", name="resumed.pt")
-    args = train.build_parser().parse_args(
-        ["--output", str(tmp_path / "resumed.pt"), "--resume", "--max-sequences", "320", "--no-progress"]
-    )
-    resumed = train.train(args, command="resume")
+    resumed = resume(tmp_path / "resumed.pt", "--max-sequences", "320")
     assert [p["stage"] for p in resumed["curve"]] == stages
     a = ntm.load_model(tmp_path / "straight.pt")
     b = ntm.load_model(tmp_path / "resumed.pt")
@@ -207,11 +208,10 @@ def test_lr_decays_once_when_the_held_out_errors_fall_below_the_threshold(tmp_pa
 
 def test_gate_bias_starts_every_head_location_based(tmp_path):
     run(tmp_path, "--gate-bias", "-3", "--max-sequences", "8", "--eval-every", "8")
-    args = train.build_parser().parse_args([*TINY, "--gate-bias", "-3"])
-    torch.manual_seed(args.seed)
-    model = train.make_model(args, CopyTask(max_length=3))
-    model.heads.set_gate_bias(-3.0)
-    params = model.heads(torch.zeros(2, args.controller_size))  # zero controller output: biases only
+    config = cli.parse_config([*TINY, "--gate-bias", "-3"])
+    torch.manual_seed(config.seed)
+    model = loop.make_model(config, CopyTask(max_length=3))  # the bias is make_model's to set
+    params = model.heads(torch.zeros(2, config.controller_size))  # zero controller output: biases only
     assert torch.allclose(params.gate, torch.sigmoid(torch.tensor(-3.0)).expand_as(params.gate))
     assert not torch.allclose(params.beta, torch.sigmoid(torch.tensor(-3.0)).expand_as(params.beta))
 
@@ -219,15 +219,9 @@ def test_gate_bias_starts_every_head_location_based(tmp_path):
 def test_resume_keeps_saved_evaluation_settings_unless_given(tmp_path):
     run(tmp_path, "--target-bit-errors", "0", "--max-sequences", "80")
 
-    def resume(*extra):
-        args = train.build_parser().parse_args(
-            ["--output", str(tmp_path / "m.pt"), "--resume", "--no-progress", *extra]
-        )
-        return train.train(args, command="resume")
-
-    kept = resume("--max-sequences", "160")  # saved target 0: never stops early
+    kept = resume(tmp_path / "m.pt", "--max-sequences", "160")  # saved target 0: never stops early
     assert kept["status"] == "budget" and kept["sequences_seen"] == 160
-    given = resume("--max-sequences", "800", "--target-bit-errors", "1e9", "--eval-every", "40")
+    given = resume(tmp_path / "m.pt", "--max-sequences", "800", "--target-bit-errors", "1e9", "--eval-every", "40")
     assert given["status"] == "converged" and given["sequences_seen"] == 200
     saved = ntm.load_model(tmp_path / "m.pt").metadata["args"]
     assert saved["target_bit_errors"] == 1e9 and saved["eval_every"] == 40
@@ -236,15 +230,11 @@ def test_resume_keeps_saved_evaluation_settings_unless_given(tmp_path):
 def test_a_threshold_given_on_resume_schedules_one_more_decay(tmp_path):
     run(tmp_path, "--lr-decay-below", "1e9", "--lr-decay", "0.5", "--lr", "1e-3", "--target-bit-errors", "0",
         "--max-sequences", "80")
-    args = train.build_parser().parse_args(
-        ["--output", str(tmp_path / "m.pt"), "--resume", "--no-progress", "--max-sequences", "160"]
-    )
-    assert train.train(args, command="r1")["curve"][-1]["lr"] == pytest.approx(5e-4)
-    args = train.build_parser().parse_args(
-        ["--output", str(tmp_path / "m.pt"), "--resume", "--no-progress", "--max-sequences", "240",
-         "--lr-decay-below", "1e9", "--lr-decay", "0.1"]
-    )
-    assert train.train(args, command="r2")["curve"][-1]["lr"] == pytest.approx(5e-5)
+    first = resume(tmp_path / "m.pt", "--max-sequences", "160", command="r1")
+    assert first["curve"][-1]["lr"] == pytest.approx(5e-4)
+    second = resume(tmp_path / "m.pt", "--max-sequences", "240", "--lr-decay-below", "1e9",
+                    "--lr-decay", "0.1", command="r2")
+    assert second["curve"][-1]["lr"] == pytest.approx(5e-5)
 
 
 def test_model_card_lists_the_commands_the_saved_settings_and_the_table(tmp_path):
@@ -269,10 +259,164 @@ def test_a_run_saved_before_the_newer_options_resumes_with_the_cut_off(tmp_path)
     for name in ("curriculum", "curriculum_threshold", "gate_bias", "lr_decay_below", "lr_decay"):
         del payload["metadata"]["args"][name]  # as a checkpoint from before these options
     torch.save(payload, path)
-    args = train.build_parser().parse_args(
-        ["--output", str(path), "--resume", "--no-progress", "--max-sequences", "160"]
-    )
-    result = train.train(args, command="resume")
+    result = resume(path, "--max-sequences", "160")
     assert result["sequences_seen"] == 160
     assert result["curve"][-1]["lr"] == pytest.approx(1e-3) and "stage" not in result["curve"][-1]
     assert ntm.load_model(path).metadata["args"]["lr_decay_below"] == 0.0
+
+
+# ------------------------------------------------------------------ settings (TrainConfig)
+
+
+def every_setting_changed() -> TrainConfig:
+    """A config in which every setting differs from its default (so none can be forgotten)."""
+    default, values = TrainConfig(), {}
+    for f in fields(TrainConfig):
+        value = getattr(default, f.name)
+        choices = choices_of(f)
+        if f.name == "task_params":
+            continue
+        if choices:
+            values[f.name] = next(c for c in choices if c != value)
+        elif f.name == "device":
+            values[f.name] = "cpu"
+        elif isinstance(value, int):
+            values[f.name] = value + 1
+        else:
+            values[f.name] = value + 0.5
+    task = values["task"]
+    values["task_params"] = {name: f.default + 1 for name, f in task_fields(task).items()
+                             if name.startswith("max")}
+    return TrainConfig(**values)
+
+
+def test_every_setting_has_an_option_and_the_command_parses_back_to_the_same_config():
+    config = every_setting_changed()
+    assert all(getattr(config, f.name) != getattr(TrainConfig(), f.name) for f in fields(config))
+    command = config.command()
+    words = shlex.split(command)
+    assert words[:3] == ["python", "-m", "ntm.train"]
+    assert cli.parse_config(words[3:]) == config
+    assert cli.parse_config(shlex.split(TrainConfig().command())[3:]) == TrainConfig()
+
+
+def test_task_options_are_the_task_fields_and_others_are_ignored(monkeypatch):
+    config = cli.parse_config(["--task", "associative-recall", "--min-items", "3",
+                               "--max-length", "5"])  # copy's option: ignored, as before
+    assert config.task_params == {"min_items": 3}
+    assert make_task(config) == AssociativeRecallTask(min_items=3)
+    config = cli.parse_config(["--task", "repeat-copy", "--max-repeats", "4", "--max-length", "6"])
+    assert make_task(config) == RepeatCopyTask(max_length=6, max_repeats=4)
+
+    @dataclass(frozen=True)
+    class PaddedCopy(CopyTask):  # a task registered later brings its own option
+        name = "padded-copy"
+        padding: int = 0
+
+    monkeypatch.setitem(TASKS, "padded-copy", PaddedCopy)
+    config = cli.parse_config(["--task", "padded-copy", "--padding", "2", "--max-length", "3"])
+    assert make_task(config) == PaddedCopy(padding=2, max_length=3)
+    with pytest.raises(ValueError, match="has no parameter 'padding'"):
+        TrainConfig(task="copy", task_params={"padding": 2})
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--batch-size", "0"], "batch_size must be at least 1, got 0"),
+    (["--eval-every", "0"], "eval_every must be at least 1, got 0"),
+    (["--lr", "nan"], "lr must be a number, got nan"),
+    (["--max-length", "0"], "max_length must be an integer from 1"),
+    (["--memory-rows", "2", "--shift-range", "1"], "shift range 1 needs at least 3 rows"),
+    (["--device", "gpu"], "device must be auto, cpu"),
+])
+def test_settings_that_cannot_train_are_refused_in_one_line(tmp_path, capsys, option, message):
+    code = cli.main([*TINY, "--output", str(tmp_path / "m.pt"), *option])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_USAGE
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err, err
+    assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.parametrize("args", [
+    {"batch_size": "eight"}, {"eval_every": 0}, {"task": "sorting"}, {"task_params": [3]}, None,
+])
+def test_resume_with_malformed_saved_settings_is_one_line(tmp_path, capsys, args):
+    run(tmp_path, "--max-sequences", "80")
+    path = tmp_path / "m.pt"
+    payload = read_checkpoint(path)
+    if args is None:
+        payload["metadata"]["args"] = ["not", "a", "dict"]
+    else:
+        payload["metadata"]["args"].update(args)
+    torch.save(payload, path)
+    capsys.readouterr()
+    code = cli.main(["--output", str(path), "--resume", "--no-progress", "--max-sequences", "160"])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_USAGE
+    assert err.count("\n") == 1 and "saved settings are malformed" in err, err
+
+
+def test_a_non_finite_model_is_never_saved_as_the_last_good_checkpoint(tmp_path, capsys):
+    # lr = inf: the first step's gradient is finite, the weights after it are not
+    result = run(tmp_path, "--lr", "inf", "--eval-every", "8", "--max-sequences", "80")
+    out = capsys.readouterr().out
+    assert result["status"] == "nan" and "weights are not finite" in out
+    assert "last good checkpoint" not in out and "No checkpoint was saved" in out
+    assert not (tmp_path / "m.pt").exists()
+    # and save_run itself refuses, leaving the good file as it was
+    good = run(tmp_path, "--max-sequences", "80", name="good.pt")
+    config = cli.parse_config(TINY)
+    state = loop.start(config)
+    with torch.no_grad():
+        next(state.model.parameters()).fill_(math.inf)
+    with pytest.raises(ntm.CheckpointError, match="infinite"):
+        save_run(tmp_path / "good.pt", config, state, "training", ["test"])
+    assert ntm.load_model(tmp_path / "good.pt").metadata["sequences_seen"] == good["sequences_seen"]
+
+
+def test_output_is_not_overwritten_without_force(tmp_path, capsys):
+    notes = tmp_path / "m.pt"
+    notes.write_text("my notes\n")
+    assert cli.main([*TINY, "--output", str(notes), "--max-sequences", "8"]) == cli.EXIT_USAGE
+    assert "is not a checkpoint" in capsys.readouterr().err and notes.read_text() == "my notes\n"
+    assert cli.main([*TINY, "--output", str(notes), "--max-sequences", "80", "--force"]) == 0
+    assert ntm.load_model(notes).metadata["sequences_seen"] == 80
+    # another run's checkpoint, when --resume was forgotten
+    assert cli.main([*TINY, "--output", str(notes), "--max-sequences", "8"]) == cli.EXIT_USAGE
+    assert "--resume" in capsys.readouterr().err
+    assert ntm.load_model(notes).metadata["sequences_seen"] == 80
+
+
+def test_sigterm_during_a_save_saves_the_run_as_interrupted_and_leaves_no_tmp(tmp_path, monkeypatch):
+    handler = signal.getsignal(signal.SIGTERM)
+    real = state_module.save_model
+    calls = {"n": 0}
+
+    def terminated_while_saving(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(state_module, "save_model", terminated_while_saving)
+    code = cli.main([*TINY, "--output", str(tmp_path / "m.pt"), "--max-sequences", "4000"])
+    assert code == cli.EXIT_INTERRUPTED
+    model = ntm.load_model(tmp_path / "m.pt")
+    assert model.metadata["status"] == "interrupted" and model.metadata["sequences_seen"] == 80
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]
+    assert signal.getsignal(signal.SIGTERM) == handler
+
+
+def test_fit_yields_steps_evaluations_and_one_finish():
+    config = cli.parse_config([*TINY, "--max-sequences", "160", "--curriculum", "2",
+                               "--curriculum-threshold", "1e9", "--lr-decay-below", "1e9"])
+    events = list(loop.fit(config))
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.count("Step") == 20 and kinds.count("Evaluation") == 2
+    assert kinds[-1] == "Finished" and events[-1].status == loop.BUDGET
+    first, second = (e for e in events if isinstance(e, loop.Evaluation))
+    # the first evaluation moves to the last stage, which lets the cut happen at once
+    assert first.next_stage == {"length": 3} and first.stages == 2 and first.lr_cut
+    assert first.point["stage"] == 1 and second.point["stage"] == 2
+    assert second.next_stage is None and not second.lr_cut
+    run_ = events[-1].run
+    assert run_.sequences == 160 and len(run_.curve) == 2 and run_.elapsed() > 0

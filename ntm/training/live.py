@@ -1,12 +1,13 @@
 """Live training for the Train-it-yourself page: a background worker per run, and a server-wide
 manager that caps how many train at once.
 
-The loop is :mod:`ntm.train`'s (same task generators, model builders, optimiser step and
-held-out score), run in a thread instead of the script run, so the page stays responsive and a
-student can leave and come back. A :class:`LiveRun` belongs to one browser session: nobody else
-can see, pause or stop it. Every run has a training-time budget and a wall-clock cap, and stops
-by itself when its session ends (``alive()`` turns false), when it converges, or on a NaN/inf
-loss, which keeps the last good checkpoint.
+A :class:`LiveRun` is a thread consuming :func:`ntm.training.loop.fit`, the loop of
+``python -m ntm.train``, so the page stays responsive and a student can leave and come back.
+Between two steps the thread pauses, resumes or stops; after every evaluation it saves the
+checkpoint and a snapshot of the probe sequence for the page. A run belongs to one browser
+session: nobody else can see, pause or stop it. Every run has a training-time budget and a
+wall-clock cap, and stops by itself when its session ends (``alive()`` turns false), when it
+converges, or on a NaN/inf loss, which keeps the last good checkpoint.
 
 No Streamlit here; the page polls :meth:`LiveRun.snapshot` from a fragment.
 """
@@ -20,79 +21,50 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import train as T
-from .checkpoint import save_model
-from .evaluate import held_out_score
+from .config import TrainConfig
+from .loop import BUDGET, CONVERGED, NAN, Evaluation, Finished, Rate, Step, fit, start
+from .state import save_run
 
 #: How many runs may train at once on this server (``NTM_MAX_TRAININGS`` overrides).
 DEFAULT_MAX_CONCURRENT = int(os.environ.get("NTM_MAX_TRAININGS", "2"))
 #: How many may wait for a slot before new runs are refused.
 DEFAULT_MAX_QUEUED = int(os.environ.get("NTM_MAX_QUEUED", "6"))
+#: Wall-clock cap of a run from its start, paused time included (seconds).
+DEFAULT_MAX_LIFETIME = 900.0
 #: Where live checkpoints go (one file per run, removed when the run is forgotten).
 LIVE_DIR = Path(tempfile.gettempdir()) / "ntm-explorer-live"
+#: The seed of the probe sequence the page shows after every evaluation.
+PROBE_SEED = 12345
 
-
-@dataclass(frozen=True)
-class LiveConfig:
-    """Everything a student can set. Field names follow ``python -m ntm.train``'s options."""
-
-    task: str = "copy"
-    min_length: int = 1
-    max_length: int = 8
-    memory_rows: int = 32
-    memory_width: int = 8
-    controller: str = "feedforward"
-    controller_size: int = 64
-    read_heads: int = 1
-    write_heads: int = 1
-    batch_size: int = 8
-    optimizer: str = "adam"  #: Adam at 3e-3 trains these small presets in about a minute
-    lr: float = 3e-3
-    seed: int = 0
-    device: str = "cpu"
-    max_seconds: float = 180.0  #: training-time budget (paused time does not count)
-    max_lifetime: float = 900.0  #: wall-clock cap from start, paused time included
-    max_sequences: int = 0  #: training sequences budget (0: none, the time budget rules)
-    eval_every: int = 400
-    eval_sequences: int = 64
-    target_bit_errors: float = 0.1
-
-    def train_args(self):
-        """The matching ``python -m ntm.train`` arguments (defaults for everything else)."""
-        args = T.build_parser().parse_args([])
-        for name, value in asdict(self).items():
-            if hasattr(args, name):
-                setattr(args, name, value)
-        args.max_sequences = 10**9
-        args.model = "ntm"
-        return args
-
-    def command(self) -> str:
-        return (f"python -m ntm.train --task {self.task} --min-length {self.min_length} "
-                f"--max-length {self.max_length} --memory-rows {self.memory_rows} "
-                f"--memory-width {self.memory_width} --controller {self.controller} "
-                f"--controller-size {self.controller_size} --batch-size {self.batch_size} "
-                f"--optimizer {self.optimizer} --lr {self.lr:g} --seed {self.seed}")
-
+#: The live page's starting point: a small copy NTM. Adam at 3e-3 trains these small models in
+#: about a minute; the CLI's defaults (RMSProp 3e-4, N = 128) are tuned for the full task.
+LIVE_DEFAULTS = TrainConfig(
+    task_params={"min_length": 1, "max_length": 8}, memory_rows=32, memory_width=8,
+    controller_size=64, optimizer="adam", lr=3e-3, lr_decay_below=0.0, device="cpu",
+    max_seconds=180.0, max_sequences=0, eval_every=400, eval_sequences=64,
+)
 
 #: Presets shown on the page (all converge in about a minute or two on a laptop CPU).
 PRESETS = {
-    "Copy, small memory (about a minute)": LiveConfig(),
-    "Copy, LSTM controller (slower, a few minutes)": LiveConfig(controller="lstm",
-                                                                controller_size=64),
-    "Copy, longer sequences (1–12)": LiveConfig(max_length=12, memory_rows=48),
+    "Copy, small memory (about a minute)": LIVE_DEFAULTS,
+    "Copy, LSTM controller (slower, a few minutes)": replace(LIVE_DEFAULTS, controller="lstm"),
+    "Copy, longer sequences (1–12)": replace(
+        LIVE_DEFAULTS, task_params={"min_length": 1, "max_length": 12}, memory_rows=48),
 }
 
 #: Statuses a run goes through.
 QUEUED, RUNNING, PAUSED = "queued", "running", "paused"
-CONVERGED, BUDGET, STOPPED, FAILED, ABANDONED = "converged", "budget", "stopped", "failed", "abandoned"
+STOPPED, FAILED, ABANDONED = "stopped", "failed", "abandoned"
 FINISHED = (CONVERGED, BUDGET, STOPPED, FAILED, ABANDONED)
+#: The message of a run ended from outside the loop.
+ENDINGS = {STOPPED: "Stopped.", ABANDONED: "Stopped: the browser session ended.",
+           BUDGET: "Stopped: this run reached the server's time limit."}
 
 
 class Busy(RuntimeError):
@@ -121,7 +93,7 @@ class LiveRun:
 
     id: int
     owner: str
-    config: LiveConfig
+    config: TrainConfig
     alive: Callable[[], bool]
     manager: RunManager
     status: str = QUEUED
@@ -181,7 +153,7 @@ class LiveRun:
             return STOPPED
         if not self.alive():
             return ABANDONED
-        if time.monotonic() - self.started > self.config.max_lifetime:
+        if time.monotonic() - self.started > self.manager.max_lifetime:
             return BUDGET
         return None
 
@@ -197,91 +169,71 @@ class LiveRun:
             self._set(FAILED, f"Training failed: {type(exc).__name__}: {exc}")
 
     def _train(self) -> None:
-        cfg = self.config
-        args = cfg.train_args()
-        device = T.pick_device(cfg.device)
-        task = T.make_task_from_args(args)
-        torch.manual_seed(cfg.seed)
-        model = T.make_model(args, task).to(device)
-        optimizer = T.make_optimizer(args, model)
-        train_gen = torch.Generator().manual_seed(cfg.seed)
-        eval_gen = torch.Generator().manual_seed(cfg.seed + 7919)
-        probe = task.batch(1, torch.Generator().manual_seed(12345), length=cfg.max_length)
+        run = start(self.config)
+        point = run.task.training_points()[-1]  # the largest sizes: the hardest sequence
+        probe = run.task.batch(1, torch.Generator().manual_seed(PROBE_SEED), **point)
         path = LIVE_DIR / f"run-{os.getpid()}-{self.id}.pt"
+        rate = Rate(0, every=1.0)
         self._set(RUNNING, "Training…")
-        next_eval, window = cfg.eval_every, (time.perf_counter(), 0)
-        while True:
-            ended = self._should_end()
+        for event in fit(self.config, run):
+            if isinstance(event, Step):
+                with self._lock:
+                    self.steps, self.sequences, self.train_seconds = run.steps, run.sequences, run.seconds
+                    if rate.update(run.sequences):
+                        self.rate = rate.value
+            elif isinstance(event, Evaluation):
+                self._evaluated(event, probe, point, path)
+            else:
+                self._set(*self._ending(event))
+                return
+            ended = self._between_steps()
             if ended:
-                why = {STOPPED: "Stopped.", ABANDONED: "Stopped: the browser session ended.",
-                       BUDGET: "Stopped: this run reached the server's time limit."}[ended]
-                self._set(ended, why)
-                return
-            if not self._resume.is_set():
-                self._resume.wait(timeout=0.5)
-                continue
-            t0 = time.perf_counter()
-            model.train()
-            batch = task.sample(cfg.batch_size, train_gen).to(device)
-            try:
-                T.train_step(args, model, optimizer, batch)
-            except T.NonFiniteLoss as exc:
-                kept = (f"the last good model (after {self.curve[-1]['sequences']:,} sequences) "
-                        "is kept") if self.curve else "no model was saved yet"
-                self._set(FAILED, f"Training stopped: {exc} at step {self.steps + 1}; {kept}. "
-                                  "Try a lower learning rate.")
-                return
-            with self._lock:
-                self.steps += 1
-                self.sequences += cfg.batch_size
-                self.train_seconds += time.perf_counter() - t0
-                now = time.perf_counter()
-                if now - window[0] > 1.0:
-                    self.rate = (self.sequences - window[1]) / (now - window[0])
-                    window = (now, self.sequences)
-            if self.sequences >= next_eval:
-                next_eval += cfg.eval_every
-                done = self._evaluate(model, task, probe, eval_gen, device, path, args)
-                if done:
-                    return
-            if cfg.max_sequences and self.sequences >= cfg.max_sequences:
-                self._set(BUDGET, f"Finished its budget of {cfg.max_sequences:,} sequences.")
-                return
-            if self.train_seconds >= cfg.max_seconds:
-                self._set(BUDGET, f"Finished its {cfg.max_seconds:.0f} s training budget without "
-                                  f"reaching {cfg.target_bit_errors} bit errors per sequence.")
+                self._set(ended, ENDINGS[ended])
                 return
 
-    def _evaluate(self, model, task, probe, eval_gen, device, path, args) -> bool:
-        err, cost = held_out_score(model, task, self.config.eval_sequences, eval_gen, device)
+    def _between_steps(self) -> str | None:
+        """Wait while paused; why the run must end now, if it must."""
+        while True:
+            ended = self._should_end()
+            if ended or self._resume.is_set():
+                return ended
+            self._resume.wait(timeout=0.5)
+
+    def _evaluated(self, event: Evaluation, probe, point: dict, path: Path) -> None:
+        run = event.run
+        save_run(path, self.config, run, CONVERGED if event.converged else "training",
+                 [self.config.command()], resumable=False, source="Train-it-yourself page")
         with torch.no_grad():
-            trace = model.trace(probe.inputs.to(device))
+            trace = run.model.trace(probe.inputs.to(run.device))
         scored = (probe.mask[:, 0] > 0).numpy()
-        logits = trace.logits[:, 0]
-        targets = probe.targets[:, 0].numpy()
-        point = {"sequences": self.sequences, "steps": self.steps,
-                 "wall_time": round(self.train_seconds, 3), "cost": cost, "bit_errors": err}
-        converged = err < self.config.target_bit_errors
-        save_model(model, path, task=task.name, task_params=task.params(), model_kind="ntm",
-                   sequences_seen=self.sequences, steps=self.steps, wall_time=self.train_seconds,
-                   curve=[*self.curve, point], command=self.config.command(),
-                   seed=self.config.seed, status="converged" if converged else "training",
-                   source="Train-it-yourself page")
+        logits, targets = trace.logits[:, 0], probe.targets[:, 0].numpy()
         with self._lock:
-            self.curve.append(point)
+            self.curve = list(run.curve)
+            self.train_seconds = run.seconds
             self.checkpoint = path
             self.probe = {
                 "targets": targets, "outputs": trace.outputs[:, 0],
                 "wrong": ((logits > 0) != targets) & scored[:, None], "scored": scored,
-                "read_weights": trace.read.weights[:, 0, 0], "write_weights": trace.write.weights[:, 0, 0],
-                "sequences": self.sequences,
+                "read_weights": trace.read.weights[:, 0, 0],
+                "write_weights": trace.write.weights[:, 0, 0],
+                "sequences": run.sequences, "point": point,
             }
-            if converged:
-                self.status = CONVERGED
-                self.message = (f"Converged: {err:.3f} bit errors per sequence on held-out "
-                                f"sequences after {self.sequences:,} sequences "
-                                f"({self.train_seconds:.0f} s of training).")
-        return converged
+
+    def _ending(self, event: Finished) -> tuple[str, str]:
+        """The status and message of a run the loop finished."""
+        run, cfg = event.run, self.config
+        if event.status == CONVERGED:
+            return CONVERGED, (f"Converged: {run.curve[-1]['bit_errors']:.3f} bit errors per "
+                               f"sequence on held-out sequences after {run.sequences:,} "
+                               f"sequences ({run.seconds:.0f} s of training).")
+        if event.status == NAN:
+            kept = (f"the last good model (after {self.curve[-1]['sequences']:,} sequences) "
+                    "is kept") if self.curve else "no model was saved yet"
+            return FAILED, f"Training stopped: {event.reason}; {kept}. Try a lower learning rate."
+        if cfg.max_sequences and run.sequences >= cfg.max_sequences:
+            return BUDGET, f"Finished its budget of {cfg.max_sequences:,} sequences."
+        return BUDGET, (f"Finished its {cfg.max_seconds:.0f} s training budget without reaching "
+                        f"{cfg.target_bit_errors} bit errors per sequence.")
 
 
 class RunManager:
@@ -291,18 +243,22 @@ class RunManager:
     instances: weakref.WeakSet[RunManager] = weakref.WeakSet()
 
     def __init__(self, max_concurrent: int = DEFAULT_MAX_CONCURRENT,
-                 max_queued: int = DEFAULT_MAX_QUEUED) -> None:
+                 max_queued: int = DEFAULT_MAX_QUEUED,
+                 max_lifetime: float = DEFAULT_MAX_LIFETIME) -> None:
         RunManager.instances.add(self)
         self.max_concurrent, self.max_queued = max_concurrent, max_queued
+        self.max_lifetime = max_lifetime
         self._lock = threading.Lock()
         self._slots = threading.Semaphore(max_concurrent)
         self._queue: list[LiveRun] = []
         self._runs: dict[int, LiveRun] = {}
         self._ids = itertools.count(1)
 
-    def start(self, owner: str, config: LiveConfig, alive: Callable[[], bool] = lambda: True
+    def start(self, owner: str, config: TrainConfig, alive: Callable[[], bool] = lambda: True
               ) -> LiveRun:
         """Start (or queue) a run for ``owner``; its previous unfinished run is stopped."""
+        if config.model != "ntm":  # the page shows the NTM's weightings
+            raise ValueError("live runs train NTMs (model='ntm')")
         with self._lock:
             for run in self._runs.values():
                 if run.owner == owner and not run.finished:
@@ -320,7 +276,8 @@ class RunManager:
 
     def get(self, run_id: int | None, owner: str) -> LiveRun | None:
         """The run ``run_id`` if ``owner`` owns it (nobody sees another's run)."""
-        run = self._runs.get(run_id) if run_id is not None else None
+        with self._lock:
+            run = self._runs.get(run_id) if run_id is not None else None
         return run if run is not None and run.owner == owner else None
 
     def acquire_slot(self, run: LiveRun) -> bool:
@@ -346,7 +303,9 @@ class RunManager:
             return self._queue.index(run) + 1 if run in self._queue else None
 
     def training(self) -> int:
-        return sum(1 for r in self._runs.values() if r.status in (RUNNING, PAUSED))
+        """Runs training or paused now (every page polls this, while runs come and go)."""
+        with self._lock:
+            return sum(1 for r in self._runs.values() if r.status in (RUNNING, PAUSED))
 
     def forget(self, run: LiveRun) -> None:
         """Stop a run and drop it (and its checkpoint file)."""
@@ -358,9 +317,11 @@ class RunManager:
             run.checkpoint.unlink(missing_ok=True)
 
     def shutdown(self, timeout: float = 30) -> None:
-        for run in list(self._runs.values()):
+        with self._lock:
+            runs = list(self._runs.values())
+        for run in runs:
             run.stop()
-        for run in list(self._runs.values()):
+        for run in runs:
             run.thread.join(timeout=timeout)
 
 
