@@ -7,7 +7,7 @@ Columns (medians, milliseconds):
 
 * ``compute``: ``ntm.playground.compute`` -- memory, key, the four addressing stages
   (eqs. 5-9 via ``ntm.addressing``), the read and the write (eqs. 2-4);
-* ``figures``: ``ntm.playground.build_figures`` -- all nine Plotly figures;
+* ``figures``: ``ntm.figures.playground.build_figures`` -- all nine Plotly figures;
 * ``serialise``: ``plotly.io.to_json`` of those figures, as ``st.plotly_chart`` sends them;
 * ``total``: the three together -- the library's share of one slider move;
 * ``page rerun``: one whole page run under Streamlit's ``AppTest`` after moving the γ slider
@@ -32,6 +32,7 @@ import plotly.io as pio
 import torch
 
 from ntm import playground as pg
+from ntm.figures.playground import build_figures
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "playground.py"
 
@@ -49,15 +50,15 @@ def median_ms(fn, repeats: int, clock=time.perf_counter) -> float:
 def library_times(rows: int, repeats: int) -> dict[str, float]:
     settings = pg.Settings().updated(N=rows, R=3, s_m1=0.3, s_p1=0.2)
     result = pg.compute(settings)
-    figs = pg.build_figures(result)
+    figs = build_figures(result)
 
     def total():
-        for fig in pg.build_figures(pg.compute(settings)).values():
+        for fig in build_figures(pg.compute(settings)).values():
             pio.to_json(fig, validate=False)
 
     return {
         "compute": median_ms(lambda: pg.compute(settings), repeats),
-        "figures": median_ms(lambda: pg.build_figures(result), repeats),
+        "figures": median_ms(lambda: build_figures(result), repeats),
         "serialise": median_ms(
             lambda: [pio.to_json(f, validate=False) for f in figs.values()], repeats
         ),

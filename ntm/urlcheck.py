@@ -53,7 +53,7 @@ def check_query(params: Mapping[str, str | Sequence[str]], limits: Mapping[str, 
                 problem = f"is outside {lo}–{hi}"
         elif raw not in choices[name]:
             problem = f"is not one of {', '.join(choices[name])}"
-        shown = _shorten(raw)
+        shown = shorten(raw)
         if problem:
             notices.append(f"`{name}={shown}` {problem}; using the default instead.")
             fixes[name] = None
@@ -64,8 +64,9 @@ def check_query(params: Mapping[str, str | Sequence[str]], limits: Mapping[str, 
     return notices, fixes
 
 
-def _shorten(text: str, limit: int = 40) -> str:
-    """A URL value as a notice quotes it: long ones cut, backticks removed."""
+def shorten(text: str, limit: int = 40) -> str:
+    """A URL value as a notice quotes it: long ones cut (a link may carry thousands of
+    characters), backticks removed (the notice draws the value as code)."""
     text = text.replace("`", "'")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

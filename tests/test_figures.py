@@ -18,6 +18,9 @@ from ntm import addressing
 from ntm import memory as memory_ops
 from ntm import playground as pg
 from ntm.figures import addressing as figures
+from ntm.figures import episode as episode_figures
+from ntm.figures import evaluation as evaluation_figures
+from ntm.figures.playground import build_figures
 from ntm.figures.style import offset_labels
 
 
@@ -145,7 +148,7 @@ def test_write_figure_before_after_and_change():
 @pytest.mark.parametrize("scenario", sorted(pg.SCENARIOS))
 def test_playground_stage_figures_equal_addressing_output(scenario):
     settings = pg.SCENARIOS[scenario].settings().updated(steps=2 if scenario == "keep_shift" else 0)
-    figs = pg.build_figures(pg.compute(settings))
+    figs = build_figures(pg.compute(settings))
 
     mem = pg.build_memory(settings)[None]
     key = pg.build_key(settings, mem[0])[None]
@@ -182,7 +185,51 @@ def test_playground_stage_figures_equal_addressing_output(scenario):
 
 
 def test_playground_figures_at_128_rows():
-    figs = pg.build_figures(pg.compute(pg.Settings().updated(N=128, R=3)))
+    figs = build_figures(pg.compute(pg.Settings().updated(N=128, R=3)))
     assert z_of(figs["sharpened"].data[0]).shape == (128, 1)
     assert z_of(figs["memory"].data[0]).shape == (128, 6)
     assert len(figs["kernel"].data[0].y) == 7
+
+
+# -- colours are colours ---------------------------------------------------------------------
+
+
+def numeric_colours(spec, path=""):
+    """Paths of every ``...color`` attribute holding numbers: Plotly.js reads those as CSS
+    colours in places (a bar's text contrast) and logs "Invalid color specifier" for each."""
+    if isinstance(spec, dict):
+        for key, value in spec.items():
+            here = f"{path}.{key}"
+            if key.endswith("color") and np.asarray(value, dtype=object).size and not all(
+                isinstance(v, str) for v in np.asarray(value, dtype=object).ravel()
+            ):
+                yield here
+            else:
+                yield from numeric_colours(value, here)
+    elif isinstance(spec, list | tuple):
+        for i, value in enumerate(spec):
+            yield from numeric_colours(value, f"{path}[{i}]")
+
+
+def every_figure():
+    for name in sorted(pg.SCENARIOS):
+        yield from build_figures(pg.compute(pg.SCENARIOS[name].settings())).items()
+    g = np.random.default_rng(0)
+    w = g.dirichlet(np.ones(12), size=6)
+    yield "episode_grid", episode_figures.episode_grid(g.random((6, 9)), g.random((6, 9)),
+                                                       g.normal(size=(6, 4)), g.normal(size=(6, 4)),
+                                                       w, w, cursor=2)
+    yield "target_output", episode_figures.target_output(g.random((6, 8)), g.random((6, 8)),
+                                                         g.random((6, 8)) > 0.8)
+    yield "stage_panel", episode_figures.stage_panel(*w[:5], rows=[0, 1, 2])
+    yield "vector_bars", episode_figures.vector_bars(g.normal(size=4), title="k")
+    yield "memory_change", episode_figures.memory_change(g.normal(size=(12, 4)),
+                                                         g.normal(size=(12, 4)), mark_rows=[1])
+    yield "error_curve", evaluation_figures.error_curve({"NTM": [{"length": 5, "bit_errors": 1}]})
+    yield "evaluation_heatmap", evaluation_figures.evaluation_heatmap(
+        [{"length": 2, "repeats": 3, "bits_wrong_pct": 4.0}], train_max=(2, 3))
+
+
+def test_no_figure_hands_plotly_numbers_for_colours():
+    for name, fig in every_figure():
+        assert not list(numeric_colours(fig.to_plotly_json())), name

@@ -99,6 +99,14 @@ def test_cell_parameters_edit_the_memory():
     assert pg.cell_query(s) == {"cell_1_1": "10", "cell_2_1": "0.5"}
 
 
+def test_a_cell_index_too_long_for_int_gives_a_notice_not_a_crash():
+    # Python's int() refuses more than 4300 digits; such a row is outside the memory anyway.
+    s, notices, _ = pg.parse_query({f"cell_{'9' * 5000}_0": "1", f"cell_0_{'1' * 5000}": "1"})
+    assert s.cells == ()
+    assert len(notices) == 2
+    assert all("outside the 16 × 6 memory" in n and len(n) < 200 for n in notices)
+
+
 def test_data_editor_edits_are_merged_and_clamped():
     cells = pg.merge_cell_edits(
         {(0, 0): 1.0},

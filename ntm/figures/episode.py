@@ -19,29 +19,24 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .addressing import weighting_heatmap
+from .addressing import weighting_heatmap, write_panels
 from .style import (
-    ARGMAX_COLOR,
     BITS_COLORSCALE,
     CURSOR_COLOR,
     FONT,
     GRID_COLOR,
-    MEMORY_COLORSCALE,
-    WEIGHTING_COLORSCALE,
     WRONG_COLOR,
+    abs_max,
     as_array,
+    heatmap,
+    memory_trace,
+    outline,
+    row_axis,
+    weighting_trace,
 )
 
 STAGE_NAMES = ("previous w<sub>t−1</sub>", "content w<sup>c</sup>", "gated w<sup>g</sup>",
                "shifted w̃", "sharpened w")
-
-
-def _row_axis(rows: Sequence[int]) -> dict:
-    """A categorical y-axis over ``rows`` in the given order, top to bottom, readable ticks."""
-    labels = [str(r) for r in rows]
-    step = 1 if len(rows) <= 24 else 2 if len(rows) <= 48 else 8 if len(rows) <= 160 else 16
-    return {"type": "category", "categoryorder": "array", "categoryarray": labels,
-            "autorange": "reversed", "tickmode": "array", "tickvals": labels[::step]}
 
 
 class _Grid:
@@ -54,8 +49,7 @@ class _Grid:
     """
 
     def __init__(self, rows: int, cols: int, heights: Sequence[float] | None = None,
-                 titles: Sequence[str] = (), hspace: float = 0.08, vspace: float = 0.08,
-                 share_x: bool = True, share_y: bool = False) -> None:
+                 titles: Sequence[str] = (), hspace: float = 0.08, vspace: float = 0.08) -> None:
         self.rows, self.cols = rows, cols
         heights = list(heights or [1.0] * rows)
         total = sum(heights)
@@ -70,15 +64,12 @@ class _Grid:
                 x0 = c * (width + hspace)
                 self.layout[self.axis("x", i)] = {
                     "domain": [max(0.0, x0), min(1.0, x0 + width)], "anchor": f"y{i}",
-                    "showgrid": False,
-                    "fixedrange": True, **({"matches": "x"} if share_x and i > 1 else {}),
-                    **({"showticklabels": False} if share_x and r < rows - 1 else {}),
+                    "showgrid": False, "fixedrange": True, **({"matches": "x"} if i > 1 else {}),
+                    **({"showticklabels": False} if r < rows - 1 else {}),
                 }
                 self.layout[self.axis("y", i)] = {
                     "domain": [max(0.0, top - h), min(1.0, top)], "anchor": f"x{i}",
-                    "showgrid": False,
-                    "zeroline": False, "fixedrange": True,
-                    **({"matches": f"y{r * cols + 1}"} if share_y and c > 0 else {}),
+                    "showgrid": False, "zeroline": False, "fixedrange": True,
                 }
                 if r * cols + c < len(titles):
                     self.layout["annotations"].append({
@@ -121,17 +112,11 @@ class _Grid:
 def _time_heat(z: np.ndarray, *, y: Sequence, weighting: bool, name: str, value: str,
                row_name: str, zmax: float | None = None, **refs) -> dict:
     """A (rows x time) heatmap trace; ``weighting`` picks the fixed 0..1 scale."""
+    hover = f"t = %{{x}}<br>{row_name} %{{y}}<br>{value} = %{{z:.4g}}<extra>{name}</extra>"
+    common = dict(x=list(range(z.shape[1])), y=list(y), name=name, hover=hover, **refs)
     if weighting:
-        scale, zmin, zmax_ = WEIGHTING_COLORSCALE, 0.0, 1.0
-    else:
-        zmax_ = zmax or max(1.0, float(np.abs(z).max(initial=0.0)))
-        scale, zmin = MEMORY_COLORSCALE, -zmax_
-    return dict(
-        type="heatmap", z=z, x=list(range(z.shape[1])), y=list(y), zmin=zmin, zmax=zmax_,
-        colorscale=scale, showscale=False, name=name,
-        hovertemplate=f"t = %{{x}}<br>{row_name} %{{y}}<br>{value} = %{{z:.4g}}<extra>{name}</extra>",
-        **refs,
-    )
+        return weighting_trace(z, **common)
+    return memory_trace(z, zmax or abs_max(z), **common)
 
 
 def episode_grid(
@@ -161,7 +146,7 @@ def episode_grid(
     g = _Grid(3, 2, heights=[0.2, 0.25, 0.55], hspace=0.08, vspace=0.06,
               titles=("Inputs", "Outputs", "Adds (write vectors a)", "Reads (read vectors r)",
                       "Write weightings", "Read weightings"))
-    zmax = max(1.0, float(np.abs(a).max(initial=0)), float(np.abs(r).max(initial=0)))
+    zmax = abs_max(a, r)
     traces = [
         _time_heat(x_in.T, y=range(x_in.shape[1]), weighting=True, name="input", value="x",
                    row_name="channel", **g.refs(0, 0)),
@@ -179,7 +164,7 @@ def episode_grid(
     for c in (0, 1):
         g.y(0, c).update(title={"text": "channel"}, autorange="reversed")
         g.y(1, c).update(title={"text": "column"}, autorange="reversed")
-        g.y(2, c).update(title={"text": "memory location"}, **_row_axis(rows))
+        g.y(2, c).update(title={"text": "memory location"}, **row_axis(rows))
         g.x(2, c).update(title={"text": "time step"})
     g.cursor(cursor)
     g.layout.update(height=height, margin={"l": 70, "r": 16, "t": 40, "b": 48}, font=FONT,
@@ -217,10 +202,10 @@ def target_output(
     category = steps is not None
     traces: list[dict] = []
     for row, z, name in ((0, tgt, "target"), (1, out, "output")):
-        traces.append(dict(
-            type="heatmap", z=z.T, x=x, y=list(range(channels)), zmin=0, zmax=1,
-            colorscale=BITS_COLORSCALE, showscale=False, xgap=1 if len(x) <= 80 else 0, ygap=1,
-            name=name, hovertemplate=f"t = %{{x}}<br>bit %{{y}}<br>{name} = %{{z:.3f}}<extra></extra>",
+        traces.append(heatmap(
+            z.T, colorscale=BITS_COLORSCALE, zmin=0, zmax=1, name=name, x=x,
+            y=list(range(channels)), xgap=1 if len(x) <= 80 else 0, ygap=1,
+            hover=f"t = %{{x}}<br>bit %{{y}}<br>{name} = %{{z:.3f}}<extra></extra>",
             **g.refs(row, 0),
         ))
     ts, cs = np.nonzero(bad)
@@ -265,15 +250,12 @@ def stage_panel(previous: Any, content: Any, gated: Any, shifted: Any, sharpened
     rows = list(rows)
     z = stack[:, rows].T  # (rows, 5)
     y = [str(r) for r in rows]
-    heat = dict(
-        type="heatmap", z=z, x=list(STAGE_NAMES), y=y, zmin=0.0, zmax=1.0,
-        colorscale=WEIGHTING_COLORSCALE, showscale=False, xgap=2,
-        ygap=1 if len(rows) <= 64 else 0, name="w",
-        hovertemplate="%{x}<br>memory location %{y}<br>w = %{z:.4g}<extra></extra>",
+    heat = weighting_trace(
+        z, x=list(STAGE_NAMES), y=y, xgap=2, ygap=1 if len(rows) <= 64 else 0, name="w",
+        hover="%{x}<br>memory location %{y}<br>w = %{z:.4g}<extra></extra>",
     )
     shapes = [
-        {"type": "rect", "x0": i - 0.5, "x1": i + 0.5, "y0": rows.index(int(r)) - 0.5,
-         "y1": rows.index(int(r)) + 0.5, "line": {"color": ARGMAX_COLOR, "width": 3}}
+        outline(i - 0.5, i + 0.5, rows.index(int(r)) - 0.5, rows.index(int(r)) + 0.5, width=3)
         for i, r in enumerate(stack.argmax(axis=1)) if int(r) in rows
     ]
     layout = dict(
@@ -282,7 +264,7 @@ def stage_panel(previous: Any, content: Any, gated: Any, shifted: Any, sharpened
         margin={"l": 56, "r": 12, "t": 40 if title else 12, "b": 40}, plot_bgcolor=GRID_COLOR,
         xaxis={"type": "category", "fixedrange": True, "showgrid": False, "side": "top"},
         yaxis={"title": {"text": "memory location"}, "fixedrange": True, "showgrid": False,
-               **_row_axis(rows)},
+               **row_axis(rows)},
     )
     return go.Figure([heat], layout)
 
@@ -316,40 +298,10 @@ def memory_change(before: Any, after: Any, *, mark_rows: Sequence[int] = (),
     ``mark_rows`` (e.g. the write head's argmax row) are outlined; ``rows`` (memory rows in
     display order, e.g. from :func:`focus_window`) crops the view, keeping true row numbers.
     """
-    b, a = as_array(before), as_array(after)
-    rows = list(range(a.shape[0]) if rows is None else rows)
-    diff = (a - b)[rows]
-    a = a[rows]
-    y = [str(r) for r in rows]
-    g = _Grid(1, 2, hspace=0.06, share_x=False, share_y=True,
-              titles=("Memory M<sub>t</sub> after the write", "Change M<sub>t</sub> − M<sub>t−1</sub>"))
-    zmax = max(1.0, float(np.abs(a).max(initial=0)))
-    dmax = max(1e-6, float(np.abs(diff).max(initial=0)))
-    traces = [
-        dict(type="heatmap", z=a, y=y, zmin=-zmax, zmax=zmax, colorscale=MEMORY_COLORSCALE,
-             showscale=False, name="M",
-             hovertemplate="row %{y}, column %{x}<br>M = %{z:.4g}<extra></extra>", **g.refs(0, 0)),
-        dict(type="heatmap", z=diff, y=y, zmin=-dmax, zmax=dmax, colorscale=MEMORY_COLORSCALE,
-             showscale=True, name="change",
-             colorbar={"thickness": 10, "len": 0.8, "title": {"text": "Δ"}},
-             hovertemplate="row %{y}, column %{x}<br>ΔM = %{z:.4g}<extra></extra>", **g.refs(0, 1)),
-    ]
-    for r in mark_rows:
-        if r in rows:
-            i = rows.index(r)
-            for c in (0, 1):
-                ref = g.refs(0, c)
-                g.layout["shapes"].append({
-                    "type": "rect", "xref": ref["xaxis"], "yref": ref["yaxis"], "x0": -0.5,
-                    "x1": a.shape[1] - 0.5, "y0": i - 0.5, "y1": i + 0.5,
-                    "line": {"color": ARGMAX_COLOR, "width": 2.5}})
-    for c in (0, 1):
-        g.y(0, c).update(_row_axis(rows))
-        g.x(0, c).update(title={"text": "column"})
-    g.y(0, 0).update(title={"text": "memory location"})
-    n = len(rows)
-    g.layout.update(height=height or int(min(620, max(260, n * 14)) + 90), font=FONT,
-                    margin={"l": 64, "r": 16, "t": 40, "b": 44}, plot_bgcolor=GRID_COLOR)
-    for note in g.layout["annotations"]:
-        note["font"] = {"size": 13}
-    return go.Figure(traces, g.layout)
+    n = len(rows) if rows is not None else as_array(after).shape[0]
+    return write_panels(
+        before, after, show_before=False, rows=rows, mark_rows=mark_rows, show_values=False,
+        change_scale=True, x_title="column", gap=0.06, cell_gaps=False,
+        height=height or int(min(620, max(260, n * 14)) + 90),
+        titles=("Memory M<sub>t</sub> after the write", "Change M<sub>t</sub> − M<sub>t−1</sub>"),
+    )

@@ -41,9 +41,9 @@ FONT = {"size": 13, "color": "#31333f"}
 #: A deliberately small template: every builder sets its own colours, and skipping Plotly's
 #: large default template makes building a figure about a third faster.
 TEMPLATE = {"layout": {"paper_bgcolor": "white", "hoverlabel": {"font": {"size": 13}}}}
-# Show numbers inside cells only while they stay readable.
-_MAX_TEXT_ROWS = 32
-_MAX_TEXT_CELLS = 400
+#: Numbers are written inside cells only while they stay readable.
+MAX_TEXT_ROWS = 32
+MAX_TEXT_CELLS = 400
 
 CURSOR_COLOR = "#1f77b4"
 WRONG_COLOR = "#d62728"
@@ -66,15 +66,85 @@ def offset_labels(radius: int) -> list[str]:
     return [f"{d:+d}".replace("-", "−") if d else "0" for d in range(-radius, radius + 1)]
 
 
-def _row_ticks(n: int, row_labels: Sequence[str] | None) -> dict:
-    """y-axis ticks for ``n`` memory rows: every row while readable, else every 8th or 16th."""
-    if row_labels is not None and n <= _MAX_TEXT_ROWS:
-        return {"tickmode": "array", "tickvals": list(range(n)), "ticktext": list(row_labels)}
-    step = 1 if n <= 20 else 2 if n <= 40 else 8 if n <= 160 else 32
-    return {"tickmode": "array", "tickvals": list(range(0, n, step))}
+def row_axis(rows: int | Sequence[int], labels: Sequence[str] | None = None) -> dict:
+    """y-axis settings for memory rows, first row on top, ticks thinned to stay readable.
+
+    ``rows`` is a count ``n`` (rows ``0 .. n-1`` on a numeric axis) or a list of rows in display
+    order (a category axis, so a cropped or wrapped window keeps the true row numbers; traces
+    then use ``y=[str(r) for r in rows]``). ``labels`` names every row while few enough.
+    """
+    if isinstance(rows, int):
+        ticks: list = list(range(rows))
+        axis = {"autorange": "reversed", "tickmode": "array"}
+    else:
+        ticks = [str(r) for r in rows]
+        axis = {"type": "category", "categoryorder": "array", "categoryarray": ticks,
+                "autorange": "reversed", "tickmode": "array"}
+    if labels is not None and len(ticks) <= MAX_TEXT_ROWS:
+        return {**axis, "tickvals": ticks, "ticktext": list(labels)}
+    n = len(ticks)
+    step = 1 if n <= 24 else 2 if n <= 48 else 8 if n <= 160 else 16
+    return {**axis, "tickvals": ticks[::step]}
 
 
-def _cell_text(z: np.ndarray, blank_below: float | None = None) -> np.ndarray:
+def heatmap(z: np.ndarray, *, colorscale: list, zmin: float, zmax: float, name: str, hover: str,
+            values: bool = False, blank_below: float | None = None, text_size: int = 11,
+            **extra: Any) -> dict:
+    """A heatmap trace without a colour bar; ``values`` writes each cell's value in it."""
+    trace = dict(type="heatmap", z=z, zmin=zmin, zmax=zmax, colorscale=colorscale,
+                 showscale=False, name=name, hovertemplate=hover)
+    if values:
+        trace.update(text=cell_text(z, blank_below), texttemplate="%{text}",
+                     textfont={"size": text_size})
+    return {**trace, **extra}
+
+
+def memory_trace(z: np.ndarray, zmax: float, **kwargs: Any) -> dict:
+    """A heatmap of memory-like values on the diverging scale, symmetric about 0."""
+    return heatmap(z, colorscale=MEMORY_COLORSCALE, zmin=-zmax, zmax=zmax, **kwargs)
+
+
+def weighting_trace(z: np.ndarray, **kwargs: Any) -> dict:
+    """A heatmap of weightings on the fixed 0..1 scale; near-zero cells stay unlabelled."""
+    return heatmap(z, colorscale=WEIGHTING_COLORSCALE, zmin=0.0, zmax=1.0,
+                   **{"blank_below": 0.005, **kwargs})
+
+
+def abs_max(*arrays: np.ndarray, floor: float = 1.0) -> float:
+    """The largest ``|value|`` of the arrays, at least ``floor`` (a colour or axis range)."""
+    return max(floor, *(float(np.abs(a).max(initial=0.0)) for a in arrays))
+
+
+def scale_colors(values: Any, colorscale: list, lo: float, hi: float) -> list[str]:
+    """The CSS colours ``colorscale`` gives ``values`` over ``lo .. hi``.
+
+    Bars take these rather than numbers plus a ``colorscale``: Plotly.js maps numeric bar
+    colours through the scale for the fill, but also reads the raw numbers as CSS colours when
+    it picks a contrasting text colour, and warns "Invalid color specifier" for every bar.
+    """
+    stops = np.array([s for s, _ in colorscale], dtype=np.float64)
+    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for _, c in colorscale])
+    t = np.clip((as_array(values).ravel() - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
+    channels = [np.interp(t, stops, rgb[:, i]) for i in range(3)]
+    return [f"rgb({r:.0f}, {g:.0f}, {b:.0f})" for r, g, b in zip(*channels, strict=True)]
+
+
+def caption(text: str, x: float, y: float, *, xref: str = "paper", yref: str = "paper",
+            xanchor: str = "left", size: int = 12, color: str | None = "#555") -> dict:
+    """A text annotation sitting on top of ``(x, y)`` (a panel title or a caption)."""
+    font = {"size": size, **({"color": color} if color else {})}
+    return {"text": text, "xref": xref, "yref": yref, "x": x, "y": y, "yanchor": "bottom",
+            "xanchor": xanchor, "showarrow": False, "font": font}
+
+
+def outline(x0: float, x1: float, y0: float, y1: float, *, width: float = 2.5,
+            xref: str = "x", yref: str = "y") -> dict:
+    """A rectangle outlining cells (the argmax, or the rows a key was made from)."""
+    return {"type": "rect", "xref": xref, "yref": yref, "x0": x0, "x1": x1, "y0": y0, "y1": y1,
+            "line": {"color": ARGMAX_COLOR, "width": width}}
+
+
+def cell_text(z: np.ndarray, blank_below: float | None = None) -> np.ndarray:
     """Cell labels with two decimals (never "-0.00"); values with ``|v| < blank_below`` stay
     empty so the focus stands out."""
     text = np.char.mod("%.2f", np.round(z, 2) + 0.0)  # -0.0 + 0.0 is +0.0
@@ -83,5 +153,11 @@ def _cell_text(z: np.ndarray, blank_below: float | None = None) -> np.ndarray:
     return text
 
 
-def _height(rows: int, per_row: float = 24.0, extra: int = 90, cap: int = 640) -> int:
+def readable(rows: int, cells: int) -> bool:
+    """Whether a heatmap of this size is small enough to write its values in the cells."""
+    return rows <= MAX_TEXT_ROWS and cells <= MAX_TEXT_CELLS
+
+
+def panel_height(rows: int, per_row: float = 24.0, extra: int = 90, cap: int = 640) -> int:
+    """A figure's height in pixels for ``rows`` memory rows plus ``extra`` for its margins."""
     return int(min(cap, max(220, rows * per_row)) + extra)

@@ -1,6 +1,11 @@
 """Real-browser fixtures: a `streamlit run` server on a free loopback port and Playwright driving
 Debian's Chromium (never a downloaded browser).
 
+Every test that uses ``page`` also has its browser console watched (:class:`ConsoleWatch`): a
+console error or warning -- Plotly's "Invalid color specifier" among them -- or an uncaught page
+error fails the test at teardown, unless :data:`HARMLESS` lists it. A test that opens its own
+browser context passes it to ``console.watch``.
+
 Screenshots go to ``test-artifacts/screenshots/`` (or ``$NTM_ARTIFACTS``); the folder is printed
 at the end of the run.
 """
@@ -8,7 +13,9 @@ at the end of the run.
 from __future__ import annotations
 
 import os
+import re
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -50,9 +57,67 @@ def browser():
         b.close()
 
 
+#: Console message types that mean something went wrong. Plotly.js reports its warnings
+#: ("WARN: Invalid color specifier ...") through ``console.trace``, so traces count too.
+PROBLEM_TYPES = frozenset({"error", "warning", "trace", "assert"})
+#: Console problems that are not the app's, each with the reason. Matched against
+#: ``"<message> @ <resource URL>"``.
+HARMLESS = {
+    # Opened at a page's own path (/stepper), Streamlit's client first asks for its health and
+    # host config relative to that path, gets a 404, and then asks at the root.
+    "Streamlit probing /<page>/_stcore/ before /_stcore/":
+        re.compile(r"^Failed to load resource: .*404.* @ https?://[^/]+/[^_][^?#]*/_stcore/"
+                   r"(health|host-config)$"),
+    # The test machine has no internet: Streamlit's Material Symbols icons (fonts.gstatic.com)
+    # cannot load. Only resources from other hosts than the local server qualify.
+    "offline: a resource from another host":
+        re.compile(r"^Failed to load resource: net::ERR_\w+ @ https?://(?!127\.0\.0\.1|localhost)"),
+}
+
+
+def harmless(text: str, url: str = "") -> bool:
+    """Whether a console problem is one of :data:`HARMLESS`."""
+    line = f"{text} @ {url}"
+    return any(pattern.search(line) for pattern in HARMLESS.values())
+
+
+@dataclass
+class ConsoleWatch:
+    """Collects the browser console's problems and uncaught page errors."""
+
+    problems: list[str] = field(default_factory=list)
+
+    def watch(self, context) -> None:
+        """Watch every page of a Playwright browser context, present and future."""
+        context.on("console", self._console)
+        context.on("weberror", lambda error: self.problems.append(f"page error: {error.error}"))
+
+    def _console(self, message) -> None:
+        url = (message.location or {}).get("url", "")
+        if message.type in PROBLEM_TYPES and not harmless(message.text, url):
+            self.problems.append(f"console {message.type}: {message.text} @ {url}")
+
+    def report(self) -> str:
+        counts: dict[str, int] = {}
+        for problem in self.problems:
+            counts[problem] = counts.get(problem, 0) + 1
+        return "\n".join(f"{n} x {p[:300]}" for p, n in counts.items())
+
+
 @pytest.fixture
-def page(browser):
+def console():
+    """The console watch of a test: fails it at teardown if any problem was seen."""
+    watch = ConsoleWatch()
+    yield watch
+    if watch.problems:
+        pytest.fail(f"browser console problems (see HARMLESS in {__file__} for the allow-list):"
+                    f"\n{watch.report()}", pytrace=False)
+
+
+@pytest.fixture
+def page(browser, console):
     context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    console.watch(context)
     page = context.new_page()
     yield page
     context.close()

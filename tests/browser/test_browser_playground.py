@@ -1,6 +1,7 @@
-"""The Addressing playground in a real browser: it draws every figure, a slider moved with the
-keyboard changes the stage figures and the URL, and that URL opened in a fresh browser context
-(no cookies, no session) restores the same state. Screenshots go to the artifacts folder."""
+"""The Addressing playground in a real browser: it draws every figure without a console warning,
+a slider moved with the keyboard changes the stage figures and the URL, and that URL opened in a
+fresh browser context (no cookies, no session) restores the same state. Screenshots go to the
+artifacts folder."""
 
 from __future__ import annotations
 
@@ -57,9 +58,11 @@ def assert_distribution(w: list[float]) -> None:
     assert sum(w) == pytest.approx(1.0, abs=1e-5)
 
 
-def test_playground_slider_url_and_fresh_context(page, browser, app_url, artifacts):
+def test_playground_slider_url_and_fresh_context(page, browser, console, app_url, artifacts):
     page.set_viewport_size(VIEWPORT)
     open_playground(page, f"{app_url}/playground?seed=7")
+    # Every figure drawn and no console complaint: no trace handed Plotly numbers for colours.
+    assert not console.problems, console.report()
     assert page.get_by_role("heading", name="Addressing playground").first.is_visible()
     assert page.locator('[data-testid="stAlert"]').count() == 0  # a clean link: no notice
     before = {name: stage(page, name) for name in STAGES}
@@ -89,6 +92,7 @@ def test_playground_slider_url_and_fresh_context(page, browser, app_url, artifac
     # The link alone reproduces the state: a new context shares nothing with this one.
     link = page.url
     fresh = browser.new_context(viewport=VIEWPORT)
+    console.watch(fresh)
     try:
         other = fresh.new_page()
         open_playground(other, link)
