@@ -5,6 +5,7 @@ This file only sets up the page, the navigation and the shared sidebar; every pa
 """
 
 import os
+from pathlib import Path
 
 import streamlit as st
 import torch
@@ -15,7 +16,8 @@ torch.set_num_threads(int(os.environ.get("NTM_TORCH_THREADS", "1")))
 
 st.set_page_config(
     page_title="NTM Explorer",
-    page_icon=":material/memory:",
+    # a shipped image: a Material icon as page icon makes the browser fetch it from the web
+    page_icon=str(Path(__file__).parent / "assets" / "icon.png"),
     layout="wide",
     initial_sidebar_state="auto",
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from .plaintext import plain
+
 
 def parse_step(value: str | None, last: int) -> int:
     """A time step from the URL, clamped to ``0 .. last`` (0 when missing or not a number)."""
@@ -53,7 +55,7 @@ def check_query(params: Mapping[str, str | Sequence[str]], limits: Mapping[str, 
                 problem = f"is outside {lo}–{hi}"
         elif raw not in choices[name]:
             problem = f"is not one of {', '.join(choices[name])}"
-        shown = shorten(raw)
+        shown = plain(raw)
         if problem:
             notices.append(f"`{name}={shown}` {problem}; using the default instead.")
             fixes[name] = None
@@ -62,13 +64,6 @@ def check_query(params: Mapping[str, str | Sequence[str]], limits: Mapping[str, 
                            f"value, `{shown}`.")
             fixes[name] = raw
     return notices, fixes
-
-
-def shorten(text: str, limit: int = 40) -> str:
-    """A URL value as a notice quotes it: long ones cut (a link may carry thousands of
-    characters), backticks removed (the notice draws the value as code)."""
-    text = text.replace("`", "'")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def query_notices(params: Mapping[str, str | Sequence[str]], limits: Mapping[str, tuple[int, int]],

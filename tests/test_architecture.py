@@ -23,7 +23,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ntm"
 CORE = {"ntm", "ntm.addressing", "ntm.memory", "ntm.heads", "ntm.controller", "ntm.model",
         "ntm.baseline", "ntm.checkpoint", "ntm.limits"}
 LAYERS = [("core", 0), ("figures", 1), ("training", 2), ("playground", 2), ("stepper", 2),
-          ("catalogue", 2), ("evaluate", 2), ("generalisation", 2), ("urlcheck", 2), ("train", 2),
+          ("catalogue", 2), ("plaintext", 2), ("evaluate", 2), ("generalisation", 2), ("urlcheck", 2), ("train", 2),
           ("app", 3), ("devtools", 4)]
 
 

@@ -23,8 +23,7 @@ SCRIPT_PATH = f"component/{_REGISTERED.name}/plotly.min.js"
 
 #: JavaScript for a component's source: ``loadPlotly()`` resolves to ``window.Plotly``, adding
 #: the script tag once per page however many components ask. Prepend it to a component's JS.
-LOADER_JS = """
-const PLOTLY_SCRIPT_PATH = %r;
+LOADER_JS = f"const PLOTLY_SCRIPT_PATH = {SCRIPT_PATH!r};\n" + """
 function loadPlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   if (!window.__ntmPlotlyPromise) {
@@ -43,4 +42,4 @@ function loadPlotly() {
   }
   return window.__ntmPlotlyPromise;
 }
-""" % SCRIPT_PATH
+"""

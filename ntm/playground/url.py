@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..urlcheck import shorten
+from ..plaintext import plain
 from .settings import CELL_LIMIT, DEFAULTS, PARAMS, Param, Settings, active, clamp, clamp_value
 
 #: Query parameters Streamlit itself uses; never reported as unknown, and kept in the URL.
@@ -80,7 +80,7 @@ def parse_query(params: Mapping[str, str | list[str]]) -> tuple[Settings, list[s
 def _read_value(p: Param, text: str, values: dict[str, Any]) -> tuple[bool, str | None]:
     """Set ``values[p.name]`` from ``text`` where it can be used (clamped or snapped if need
     be). Returns whether it was used, and the notice about it, if any."""
-    shown = f"`{p.name}={shorten(text)}`"
+    shown = f"`{p.name}={plain(text)}`"
     default = _fmt(p.default)
     word = text.strip().lower()
     if p.kind == "choice":
@@ -125,11 +125,11 @@ def _read_cells(raw: Mapping[str, str], values: Mapping[str, Any],
         match = _CELL_RE.match(name)
         if match is None:
             if name not in PARAMS and name not in STREAMLIT_PARAMS:
-                notices.append(f"unknown parameter `{shorten(name)}` ignored.")
+                notices.append(f"unknown parameter `{plain(name)}` ignored.")
             continue
-        shown, number = shorten(name), _parse_number(text)
+        shown, number = plain(name), _parse_number(text)
         if number is None:
-            notices.append(f"`{shown}={shorten(text)}` is not a number; cell edit ignored.")
+            notices.append(f"`{shown}={plain(text)}` is not a number; cell edit ignored.")
             continue
         too_long = max(len(match[1]), len(match[2])) > _CELL_DIGITS
         if too_long or int(match[1]) >= values["N"] or int(match[2]) >= values["M"]:
@@ -139,7 +139,7 @@ def _read_cells(raw: Mapping[str, str], values: Mapping[str, Any],
             )
             continue
         if abs(number) > CELL_LIMIT:
-            notices.append(f"`{shown}={shorten(text)}` clamped to ±{CELL_LIMIT:g}.")
+            notices.append(f"`{shown}={plain(text)}` clamped to ±{CELL_LIMIT:g}.")
         cells[(int(match[1]), int(match[2]))] = number
     return cells
 

@@ -68,10 +68,6 @@ HARMLESS = {
     "Streamlit probing /<page>/_stcore/ before /_stcore/":
         re.compile(r"^Failed to load resource: .*404.* @ https?://[^/]+/[^_][^?#]*/_stcore/"
                    r"(health|host-config)$"),
-    # The test machine has no internet: Streamlit's Material Symbols icons (fonts.gstatic.com)
-    # cannot load. Only resources from other hosts than the local server qualify.
-    "offline: a resource from another host":
-        re.compile(r"^Failed to load resource: net::ERR_\w+ @ https?://(?!127\.0\.0\.1|localhost)"),
 }
 
 
