@@ -1,5 +1,6 @@
 """The shipped models: where they live, their names, their stored evaluations, loading one for
-the stepper, and its model card as plain data.
+the stepper, its model card as plain data, the warnings to show about a loaded model, and whether
+an episode of it is small enough to step on this server.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from . import limits
 from .checkpoint import CheckpointError, load_model
 from .model import NTM
 from .tasks import task_of
@@ -171,4 +173,85 @@ def model_card(model: NTM) -> ModelCard:
         final_bit_errors=final,
         lines=["Final held-out bit errors per sequence: "
                + (f"{final:.3f}" if final is not None else UNKNOWN), " · ".join(details)],
+    )
+
+
+# ------------------------------------------------------------------------- loading warnings
+
+
+def _names(value: object) -> list[str]:
+    """A list of names as set by :func:`ntm.checkpoint.load_model` (anything else: none)."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list | tuple) else []
+
+
+def _listed(names: list[str], most: int = 5) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def load_warnings(model: object) -> list[str]:
+    """Plain-language warnings about a loaded model, one sentence each (``[]`` when all is well).
+
+    They cover the weights that hold NaN or infinity (``model.nonfinite_weights``) and the
+    metadata fields that were malformed and replaced (``model.metadata_problems``), both set by
+    :func:`ntm.checkpoint.load_model`. The names in them are parameter and metadata-field names
+    the loader checked, never free text from the file.
+    """
+    warnings = []
+    bad = _names(getattr(model, "nonfinite_weights", []))
+    if bad:
+        warnings.append(
+            f"This model has weights that are NaN or infinite (in {_listed(bad)}), so its outputs "
+            "and costs are NaN or meaningless: its training probably diverged. Retrain it, for "
+            "example with a lower learning rate."
+        )
+    problems = _names(getattr(model, "metadata_problems", []))
+    if problems:
+        warnings.append(
+            f"Some facts in this checkpoint's metadata were malformed and are shown as "
+            f"{UNKNOWN}: {_listed(problems)}."
+        )
+    return warnings
+
+
+# --------------------------------------------------------------------------- episode size
+
+
+class EpisodeTooLarge(CheckpointError):
+    """An episode of this model would record more than :data:`ntm.limits.MAX_EPISODE_VALUES`."""
+
+
+#: Weightings each head records per step and memory row: content, gated, shifted, final and
+#: previous (``ntm.model.HeadTrace``).
+WEIGHTINGS_PER_HEAD = 5
+
+
+def episode_values(model: NTM, steps: int) -> int:
+    """How many values an episode of ``steps`` steps records: the memory after every step and
+    each head's addressing stages, ``steps x rows x (width + 5 x heads)``."""
+    c = model.config
+    heads = c.read_heads + c.write_heads
+    return int(steps) * c.memory_rows * (c.memory_width + WEIGHTINGS_PER_HEAD * heads)
+
+
+def max_episode_steps(model: NTM) -> int:
+    """The longest episode of ``model`` this server steps (see :func:`check_episode_size`)."""
+    return limits.MAX_EPISODE_VALUES // max(1, episode_values(model, 1))
+
+
+def check_episode_size(model: NTM, steps: int) -> None:
+    """Raise :class:`EpisodeTooLarge` (a :class:`CheckpointError`) with a message for the user
+    if an episode of ``steps`` steps is too large to step here (call it before running one)."""
+    values = episode_values(model, steps)
+    if values <= limits.MAX_EPISODE_VALUES:
+        return
+    c, longest = model.config, max_episode_steps(model)
+    heads = c.read_heads + c.write_heads
+    shorter = (f"Choose a sequence of at most {longest:,} steps" if longest
+               else "No sequence of this model fits")
+    raise EpisodeTooLarge(
+        f"This model's memory ({c.memory_rows} × {c.memory_width}, {heads} heads) over {steps:,} "
+        f"steps is too large to step here: the episode would record {values:,} values, more than "
+        f"the {limits.MAX_EPISODE_VALUES:,} this server allows. {shorter}, or step it on your own "
+        "machine with `ntm.load_model(path).trace(inputs)`."
     )

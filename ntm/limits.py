@@ -73,6 +73,19 @@ MAX_METADATA_DEPTH = 8
 MAX_METADATA_ITEMS = 200_000
 MAX_STRING_LENGTH = 10_000
 
+# --- Serving (the stepper page, the upload cache) --------------------------------------------
+#: Values one stepper episode records: steps x memory rows x (memory width + 5 weightings per
+#: head), i.e. the memory after every step plus each head's addressing stages. The shipped
+#: models at their largest stepper sizes record at most 1.6 million (repeat copy, length 20 x 20
+#: repeats: 422 steps x 128 rows x (20 + 10)); copy at L = 120 records 0.9 million. A model
+#: with 1024 rows of width 20 at L = 120 would record 7.4 million and is refused; 4 million
+#: float32 values are 16 MB of trace per session, before any chart is drawn.
+MAX_EPISODE_VALUES = 4_000_000
+#: Weights (bytes) the server keeps of uploaded models, all cached uploads together (at most
+#: 8 models). One upload's weights are at most MAX_CHECKPOINT_BYTES; the shipped models hold
+#: about 0.3 MiB each.
+MAX_UPLOAD_CACHE_BYTES = 256 * 1024 * 1024
+
 
 def check_int(name: str, value: object, low: int, high: int) -> None:
     """Raise ``ValueError`` unless ``value`` is an ``int`` (not a bool) in ``[low, high]``.

@@ -5,6 +5,7 @@ import streamlit as st
 
 from ntm import catalogue
 from ntm import generalisation as G
+from ntm.app.jobs import current_client, run_manager
 from ntm.app.models import shipped_any
 from ntm.app.navigation import ensure_app_navigation
 from ntm.app.query import checked_query
@@ -12,6 +13,7 @@ from ntm.evaluate import points_for
 from ntm.figures import episode as episode_figures
 from ntm.figures import evaluation as evaluation_figures
 from ntm.tasks import task_of
+from ntm.training.live import Busy
 
 ensure_app_navigation()
 PLOT = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -70,18 +72,30 @@ evaluations = {name: catalogue.load_evaluation(p) for name, p in available.items
 recompute = st.expander("Recompute on fresh sequences", icon=":material/refresh:")
 with recompute:
     sequences = st.slider("Sequences per length", 20, 1000, 100, 20, key="gseqs")
+    jobs = run_manager()  # the server's slots for heavy work, shared with training runs
+    st.caption(
+        "Recomputing is heavy work: at 1,000 sequences per length it takes about a minute of "
+        f"CPU. It uses one of this server's {jobs.max_concurrent} slots shared with *Train it "
+        "yourself* runs (one recompute per browser at a time); when every slot is busy you are "
+        "asked to try again later.")
     if st.button("Recompute now", icon=":material/play_arrow:"):
-        bar = st.progress(0.0, text="Starting…")
-        points = points_for(task, lengths=LENGTHS)
-        total = len(points) * len(models)
-        fresh = {}
-        for i, (name, m) in enumerate(models.items()):
-            def report(done, _n, point, i=i, name=name):
-                bar.progress((i * len(points) + done) / total,
-                             text=f"{name}: length {point['length']} done")
-            fresh[name] = G.reevaluate(m, points, sequences, report)
-        st.session_state["_gen_fresh"] = fresh
-        bar.empty()
+        try:
+            job = jobs.acquire_job(current_client(), "recompute")
+        except Busy as exc:
+            st.warning(str(exc), icon=":material/hourglass_top:")
+        else:
+            with job:
+                bar = st.progress(0.0, text="Starting…")
+                points = points_for(task, lengths=LENGTHS)
+                total = len(points) * len(models)
+                fresh = {}
+                for i, (name, m) in enumerate(models.items()):
+                    def report(done, _n, point, i=i, name=name):
+                        bar.progress((i * len(points) + done) / total,
+                                     text=f"{name}: length {point['length']} done")
+                    fresh[name] = G.reevaluate(m, points, sequences, report)
+                st.session_state["_gen_fresh"] = fresh
+                bar.empty()
     if "_gen_fresh" in st.session_state:
         st.caption(f"Showing your recomputed results ({sequences} sequences per length).")
 evaluations = st.session_state.get("_gen_fresh", evaluations)

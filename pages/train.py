@@ -5,13 +5,13 @@ ntm.train``), not in the script run; this page starts, pauses and stops it and p
 progress from a fragment once a second.
 """
 
-import uuid
 from dataclasses import replace
 
 import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from ntm.app.jobs import current_client, run_manager, session_token
 from ntm.app.models import devices, shipped_any
 from ntm.app.navigation import ensure_app_navigation
 from ntm.catalogue import MODELS_DIR
@@ -25,21 +25,9 @@ ensure_app_navigation()
 PLOT = {"displaylogo": False}
 
 
-@st.cache_resource
-def manager() -> L.RunManager:
-    """One run manager per server process: it enforces the cap on concurrent trainings."""
-    return L.RunManager()
-
-
 def session_id() -> str:
     ctx = get_script_run_ctx()
     return ctx.session_id if ctx else "local"
-
-
-def owner_token() -> str:
-    """This browser session's private token: runs are owned by it, so another tab or student
-    (another session, another token) can never see or control them."""
-    return st.session_state.setdefault("_live_owner", uuid.uuid4().hex)
 
 
 def alive_check(sid: str):
@@ -57,8 +45,8 @@ st.caption(
     "sharpen into two diagonals: write one row per step, then read the rows back in order."
 )
 
-runs = manager()
-owner = owner_token()
+runs = run_manager()  # shared with the Generalisation page's recomputes
+owner = session_token()
 run = runs.get(st.session_state.get("live_run"), owner)
 
 # ------------------------------------------------------------------ configuration
@@ -128,14 +116,17 @@ buttons = st.columns([1, 1, 1, 1, 3])
 if buttons[0].button("Start", type="primary", icon=":material/play_arrow:", width="stretch",
                      disabled=run is not None and not run.finished):
     try:
-        run = runs.start(owner, config, alive_check(session_id()))
+        run = runs.start(owner, config, alive_check(session_id()), client=current_client())
         st.session_state["live_run"] = run.id
+        st.session_state.pop("live_checkpoint", None)  # the previous run's files go
         st.rerun()  # redraw the buttons for a running run
     except L.Busy as exc:
         st.error(str(exc), icon=":material/hourglass_top:")
 active = run is not None and not run.finished
 paused = run is not None and run.status == L.PAUSED
-if buttons[1].button("Resume" if paused else "Pause", width="stretch", disabled=not active,
+queued = run is not None and run.status == L.QUEUED
+if buttons[1].button("Resume" if paused else "Pause", width="stretch",
+                     disabled=not active or queued,
                      icon=":material/play_arrow:" if paused else ":material/pause:"):
     if paused:
         run.resume()
@@ -151,9 +142,13 @@ if buttons[3].button("Reset", width="stretch", disabled=run is None, icon=":mate
     st.session_state.pop("live_run", None)
     st.session_state.pop("live_checkpoint", None)
     st.rerun()
-buttons[4].caption("Your run is yours alone: other tabs and students cannot see or stop it. "
-                   f"This server trains at most {runs.max_concurrent} runs at once; more wait "
-                   "in a queue.")
+buttons[4].caption(
+    "Your run is yours alone: other tabs and students cannot see or stop it. This server runs "
+    f"at most {runs.max_concurrent} heavy jobs at once (training runs and the Generalisation "
+    "page's recomputes); more runs wait in a queue. Each browser may have "
+    f"{runs.max_per_browser} run training, paused or queued at a time. Pausing gives your slot "
+    "to the next in the queue (resuming queues again); a run paused for more than "
+    f"{L.duration_words(runs.max_paused)} is stopped, its checkpoint kept.")
 
 
 def live_view() -> None:
@@ -163,10 +158,16 @@ def live_view() -> None:
                 "converges in about a minute.", icon=":material/school:")
         return
     snap = r.snapshot()
-    st.caption(f"Training slots in use on this server: {runs.training()} of {runs.max_concurrent}.")
+    st.caption(f"Slots for heavy work in use on this server: {runs.slots_in_use()} of "
+               f"{runs.max_concurrent}; runs waiting: {runs.waiting()}.")
     if snap.status == L.QUEUED:
-        st.warning(f"Queued: position {snap.queue_position}. All training slots are busy; your "
-                   "run starts as soon as one is free.", icon=":material/hourglass_top:")
+        where = (f"position {snap.queue_position}" if snap.queue_position
+                 else "waiting for a place")
+        st.warning(f"Queued: {where}. All training slots are busy; your run starts (or goes on) "
+                   "as soon as one is free.", icon=":material/hourglass_top:")
+    elif snap.status == L.PAUSED and snap.pause_left is not None:
+        st.info(f"{snap.message} If it is not resumed within {snap.pause_left:.0f} s, it is "
+                "stopped and its last checkpoint kept.", icon=":material/pause_circle:")
     elif snap.status == L.FAILED:
         st.error(snap.message, icon=":material/error:")
     elif snap.status == L.CONVERGED:

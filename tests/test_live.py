@@ -1,6 +1,7 @@
 """Live training (ntm.training.live) and the Train-it-yourself page."""
 
 import shlex
+import tempfile
 import threading
 import time
 from dataclasses import replace
@@ -47,6 +48,12 @@ def test_a_run_learns_and_saves_loadable_checkpoints(manager):
     model = ntm.load_model(snap.checkpoint)
     assert model.task == "copy" and model.metadata["sequences_seen"] == 480
     assert snap.probe["outputs"].shape == (7, 8) and snap.probe["read_weights"].shape == (7, 8)
+    # its files live in its own private temporary directory, deleted when the run is dropped
+    folder = snap.checkpoint.parent
+    assert folder == run.directory and folder.name.startswith(L.RUN_DIR_PREFIX)
+    assert folder.parent == Path(tempfile.gettempdir()) and folder.stat().st_mode & 0o777 == 0o700
+    manager.forget(run)
+    assert not folder.exists() and manager.get(run.id, "alice") is None
 
 
 def test_pause_and_resume_keep_the_step_count(manager):
@@ -115,6 +122,22 @@ def test_time_cap_stops_a_paused_run(manager):
     run.pause()
     wait(lambda: run.finished, 10)
     assert run.status == L.BUDGET and "time limit" in run.message
+
+
+def test_a_run_paused_too_long_is_stopped_and_keeps_its_checkpoint():
+    m = L.RunManager(max_concurrent=1, max_queued=1, max_paused=0.5)
+    try:
+        run = m.start("ivy", TINY)
+        wait(lambda: run.snapshot().checkpoint is not None)
+        run.pause()
+        wait(lambda: run.finished, 10)
+        snap = run.snapshot()
+        assert snap.status == L.STOPPED and "paused for more than 0.5 seconds" in snap.message
+        assert "checkpoint is kept" in snap.message
+        assert ntm.load_model(snap.checkpoint).task == "copy"
+        assert m.training() == 0 and m.slots_in_use() == 0
+    finally:
+        m.shutdown()
 
 
 def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_model(manager, monkeypatch):
