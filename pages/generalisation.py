@@ -13,7 +13,7 @@ from ntm.evaluate import points_for
 from ntm.figures import episode as episode_figures
 from ntm.figures import evaluation as evaluation_figures
 from ntm.tasks import task_of
-from ntm.training.live import Busy
+from ntm.training.clients import Busy
 
 ensure_app_navigation()
 PLOT = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}

@@ -18,6 +18,7 @@ from ntm.catalogue import MODELS_DIR
 from ntm.figures import episode as episode_figures
 from ntm.figures import evaluation as evaluation_figures
 from ntm.figures.addressing import weighting_heatmap
+from ntm.training import clients as C
 from ntm.training import live as L
 from ntm.training.config import make_task
 
@@ -120,7 +121,7 @@ if buttons[0].button("Start", type="primary", icon=":material/play_arrow:", widt
         st.session_state["live_run"] = run.id
         st.session_state.pop("live_checkpoint", None)  # the previous run's files go
         st.rerun()  # redraw the buttons for a running run
-    except L.Busy as exc:
+    except C.Busy as exc:
         st.error(str(exc), icon=":material/hourglass_top:")
 active = run is not None and not run.finished
 paused = run is not None and run.status == L.PAUSED

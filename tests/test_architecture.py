@@ -23,7 +23,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ntm"
 CORE = {"ntm", "ntm.addressing", "ntm.memory", "ntm.heads", "ntm.controller", "ntm.model",
         "ntm.baseline", "ntm.checkpoint", "ntm.limits"}
 LAYERS = [("core", 0), ("figures", 1), ("training", 2), ("playground", 2), ("stepper", 2),
-          ("catalogue", 2), ("plaintext", 2), ("evaluate", 2), ("generalisation", 2), ("urlcheck", 2), ("train", 2),
+          ("catalogue", 2), ("plaintext", 2), ("evaluate", 2), ("generalisation", 2), ("urlcheck", 2), ("lessons", 2), ("train", 2),
           ("app", 3), ("devtools", 4)]
 
 
@@ -47,7 +47,11 @@ def imports(path: Path) -> set[str]:
     me = module_name(path)
     package = me if path.name == "__init__.py" else me.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    for block in ast.walk(tree):  # ``if TYPE_CHECKING:`` imports exist only for type checkers
+        if isinstance(block, ast.If) and getattr(block.test, "id", "") == "TYPE_CHECKING":
+            block.body = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ntm.app import jobs
+from ntm.training import clients as C
 from ntm.training import live as L
 
 PAGES = Path(__file__).resolve().parents[1] / "pages"
@@ -35,7 +36,7 @@ def test_recompute_waits_for_a_free_slot_with_a_clear_message(models_dir, server
     at = AppTest.from_file(str(PAGES / "generalisation.py"), default_timeout=120).run()
     assert not at.exception, at.exception
     assert any("slots shared with *Train it yourself* runs" in c.value for c in at.caption)
-    held = [server.acquire_job(L.Client(f"browser:other-{i}"), "recompute")
+    held = [server.acquire_job(C.Client(f"browser:other-{i}"), "recompute")
             for i in range(server.max_concurrent)]
     try:
         at.slider(key="gseqs").set_value(20)

@@ -13,7 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 import ntm
 from ntm.training import cli, loop
+from ntm.training import clients as C
 from ntm.training import live as L
+from ntm.training import manager as M
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "train.py")
 TINY = replace(L.LIVE_DEFAULTS, task_params={"min_length": 1, "max_length": 3}, memory_rows=8,
@@ -33,7 +35,7 @@ def wait(predicate, timeout=60.0):
 
 @pytest.fixture
 def manager():
-    m = L.RunManager(max_concurrent=2, max_queued=2)
+    m = M.RunManager(max_concurrent=2, max_queued=2)
     yield m
     m.shutdown()
 
@@ -84,7 +86,7 @@ def test_runs_are_private_to_their_owner(manager):
 
 
 def test_the_cap_is_enforced_with_a_queue_and_a_plain_refusal():
-    m = L.RunManager(max_concurrent=1, max_queued=1)
+    m = M.RunManager(max_concurrent=1, max_queued=1)
     try:
         first = m.start("a", TINY)
         wait(lambda: first.status == L.RUNNING)
@@ -93,7 +95,7 @@ def test_the_cap_is_enforced_with_a_queue_and_a_plain_refusal():
         snap = second.snapshot()
         assert snap.status == L.QUEUED and snap.queue_position == 1
         assert m.training() == 1
-        with pytest.raises(L.Busy, match="busy"):
+        with pytest.raises(C.Busy, match="busy"):
             m.start("c", TINY)
         first.stop()
         wait(lambda: second.status == L.RUNNING)
@@ -125,7 +127,7 @@ def test_time_cap_stops_a_paused_run(manager):
 
 
 def test_a_run_paused_too_long_is_stopped_and_keeps_its_checkpoint():
-    m = L.RunManager(max_concurrent=1, max_queued=1, max_paused=0.5)
+    m = M.RunManager(max_concurrent=1, max_queued=1, max_paused=0.5)
     try:
         run = m.start("ivy", TINY)
         wait(lambda: run.snapshot().checkpoint is not None)
@@ -195,7 +197,7 @@ def test_live_runs_are_ntms(manager):
 @pytest.fixture
 def stop_page_runs():
     yield
-    L.shutdown_all()
+    M.shutdown_all()
 
 
 def click(at, label):
@@ -236,7 +238,8 @@ def test_page_pause_resume_and_sessions_stay_apart(monkeypatch, models_dir, stop
     click(b, "Start")
     ra, rb = a.session_state["live_run"], b.session_state["live_run"]
     assert ra != rb
-    time.sleep(1.0)
+    # the run's thread takes its slot, then says "running": Pause is enabled from then on
+    wait(lambda: not next(x for x in a.run().button if x.label == "Pause").disabled)
     click(a, "Pause")
     a.run()
     assert any("Paused" in i.value for i in a.info)
@@ -263,6 +266,6 @@ def test_page_advanced_options_reach_the_run_and_its_command(monkeypatch, models
     click(at, "Start")
     assert not at.exception, at.exception
     owner, run_id = at.session_state["_live_owner"], at.session_state["live_run"]
-    live = next(filter(None, (m.get(run_id, owner) for m in L.RunManager.instances)))
+    live = next(filter(None, (m.get(run_id, owner) for m in M.RunManager.instances)))
     assert live.config.gate_bias == -2.0 and live.config.curriculum == 2
     assert live.config.command() == command

@@ -14,7 +14,9 @@ from dataclasses import replace
 
 import pytest
 
+from ntm.training import clients as C
 from ntm.training import live as L
+from ntm.training import manager as M
 
 CONFIG = replace(L.LIVE_DEFAULTS, memory_rows=8, memory_width=4, controller_size=16)
 
@@ -51,7 +53,7 @@ def managers():
     made = []
 
     def make(**kwargs):
-        made.append(L.RunManager(**kwargs))
+        made.append(M.RunManager(**kwargs))
         return made[-1]
 
     yield make
@@ -60,7 +62,7 @@ def managers():
 
 
 def browser(name, address=None):
-    return L.Client(f"browser:{name}", address)
+    return C.Client(f"browser:{name}", address)
 
 
 # ------------------------------------------------------------------ slots and the queue
@@ -130,7 +132,7 @@ def test_a_pause_and_resume_before_the_worker_notices_keep_the_slot(managers):
 def test_one_run_per_browser_across_its_tabs(managers):
     m = managers(max_concurrent=2, max_queued=4)
     first = m.start("tab-1", CONFIG, client=browser("x"))
-    with pytest.raises(L.Busy, match="another tab or window of this browser"):
+    with pytest.raises(C.Busy, match="another tab or window of this browser"):
         m.start("tab-2", CONFIG, client=browser("x"))
     assert m.start("tab-3", CONFIG, client=browser("y"))  # another browser is fine
     again = m.start("tab-1", CONFIG, client=browser("x"))  # the same tab replaces its run
@@ -145,7 +147,7 @@ def test_a_paused_run_still_counts_for_its_browser(managers):
     run = m.start("tab-1", CONFIG, client=browser("x"))
     wait(lambda: run.status == L.RUNNING)
     run.pause()
-    with pytest.raises(L.Busy):
+    with pytest.raises(C.Busy):
         m.start("tab-2", CONFIG, client=browser("x"))
 
 
@@ -153,7 +155,7 @@ def test_runs_per_address_have_a_larger_limit(managers):
     m = managers(max_concurrent=2, max_queued=6, max_per_address=3)
     for name in "abc":
         m.start(name, CONFIG, client=browser(name, "10.0.0.7"))
-    with pytest.raises(L.Busy, match="network address"):
+    with pytest.raises(C.Busy, match="network address"):
         m.start("d", CONFIG, client=browser("d", "10.0.0.7"))
     m.start("e", CONFIG, client=browser("e", "10.0.0.8"))
     m.start("f", CONFIG, client=browser("f", None))  # loopback / unknown: no address limit
@@ -166,7 +168,7 @@ def test_the_server_wide_admission_cap(managers):
     m = managers(max_concurrent=1, max_queued=1)
     m.start("a", CONFIG)
     m.start("b", CONFIG)
-    with pytest.raises(L.Busy, match="busy"):
+    with pytest.raises(C.Busy, match="busy"):
         m.start("c", CONFIG)
 
 
@@ -180,21 +182,21 @@ def xsrf_cookie(token: bytes, mask: bytes) -> str:
 
 def test_a_browser_is_its_xsrf_token_whatever_the_mask():
     token = os.urandom(16)
-    one = L.client_of({L.XSRF_COOKIE: xsrf_cookie(token, b"\x01\x02\x03\x04")}, "10.0.0.5", "s1")
-    two = L.client_of({L.XSRF_COOKIE: xsrf_cookie(token, b"\xff\x00\xaa\x55")}, "10.0.0.5", "s2")
-    other = L.client_of({L.XSRF_COOKIE: xsrf_cookie(os.urandom(16), b"abcd")}, "10.0.0.5", "s3")
+    one = C.client_of({C.XSRF_COOKIE: xsrf_cookie(token, b"\x01\x02\x03\x04")}, "10.0.0.5", "s1")
+    two = C.client_of({C.XSRF_COOKIE: xsrf_cookie(token, b"\xff\x00\xaa\x55")}, "10.0.0.5", "s2")
+    other = C.client_of({C.XSRF_COOKIE: xsrf_cookie(os.urandom(16), b"abcd")}, "10.0.0.5", "s3")
     assert one == two and one.browser.startswith("browser:") and one.address == "10.0.0.5"
     assert other.browser != one.browser
     assert token.hex() not in one.browser  # only a hash of the secret is kept
-    assert L.client_of({L.XSRF_COOKIE: token.hex()}, None, "s").browser.startswith("browser:")
+    assert C.client_of({C.XSRF_COOKIE: token.hex()}, None, "s").browser.startswith("browser:")
 
 
 @pytest.mark.parametrize("cookie", [None, "", "2|zz|00|1", "2|0102|abcd|1", "2|01020304|", "x" * 600,
                                     base64.b64encode(b"junk").decode(), "2|01020304||1"])
 def test_no_usable_cookie_means_one_client_per_session(cookie):
-    cookies = {} if cookie is None else {L.XSRF_COOKIE: cookie}
-    client = L.client_of(cookies, "127.0.0.1", "tok")
-    assert client == L.Client("session:tok", None)
+    cookies = {} if cookie is None else {C.XSRF_COOKIE: cookie}
+    client = C.client_of(cookies, "127.0.0.1", "tok")
+    assert client == C.Client("session:tok", None)
 
 
 # ------------------------------------------------------------------ jobs share the slots
@@ -206,12 +208,12 @@ def test_jobs_take_slots_that_runs_then_wait_for(managers):
     run = m.start("a", CONFIG)
     time.sleep(0.3)
     assert run.status == L.QUEUED and run.snapshot().queue_position == 1
-    with pytest.raises(L.Busy, match="slots for heavy work"):
+    with pytest.raises(C.Busy, match="slots for heavy work"):
         m.acquire_job(browser("y"))
     with job:
         pass  # leaving the block gives the slot back
     wait(lambda: run.status == L.RUNNING)
-    with pytest.raises(L.Busy, match="busy"):
+    with pytest.raises(C.Busy, match="busy"):
         m.acquire_job(browser("y"))
 
 
@@ -223,7 +225,7 @@ def test_a_job_does_not_jump_the_queue(managers):
     b = m.start("b", CONFIG)
     wait(lambda: b.snapshot().queue_position == 1)
     first.release()
-    with pytest.raises(L.Busy, match="busy"):
+    with pytest.raises(C.Busy, match="busy"):
         m.acquire_job(browser("y"))  # the freed slot is b's, whether b took it yet or not
     wait(lambda: b.status == L.RUNNING)
 
@@ -231,10 +233,10 @@ def test_a_job_does_not_jump_the_queue(managers):
 def test_one_job_per_browser_and_jobs_count_for_the_address(managers):
     m = managers(max_concurrent=3, max_queued=2, max_per_address=2)
     job = m.acquire_job(browser("x", "10.0.0.9"))
-    with pytest.raises(L.Busy, match="already running a recompute"):
+    with pytest.raises(C.Busy, match="already running a recompute"):
         m.acquire_job(browser("x", "10.0.0.9"))
     m.start("a", CONFIG, client=browser("a", "10.0.0.9"))
-    with pytest.raises(L.Busy, match="network address"):
+    with pytest.raises(C.Busy, match="network address"):
         m.acquire_job(browser("y", "10.0.0.9"))
     job.release()
     job.release()  # twice is harmless
@@ -299,7 +301,7 @@ def test_many_threads_polling_and_churning_runs_raise_nothing(managers):
             while time.monotonic() < deadline:
                 try:
                     fn(rng)
-                except L.Busy:
+                except C.Busy:
                     pass
                 except Exception as exc:  # noqa: BLE001 - the test collects every failure
                     errors.append(repr(exc))
