@@ -24,6 +24,7 @@ st.set_page_config(
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/lessons.py", title="Lessons", icon=":material/school:", url_path="lessons"),
     st.Page("pages/playground.py", title="Addressing playground", icon=":material/tune:", url_path="playground"),
     st.Page("pages/stepper.py", title="Model stepper", icon=":material/play_circle:", url_path="stepper"),
     st.Page("pages/generalisation.py", title="Generalisation", icon=":material/trending_up:", url_path="generalisation"),

@@ -6,7 +6,7 @@ Layers, lowest first (a module may import its own layer and those below, never o
    ``model``, ``baseline``, ``checkpoint``, ``limits`` and ``tasks/``;
 1. ``figures/``: data in, Plotly figures out;
 2. the services the pages call: ``training/``, ``playground/``, ``stepper/``, ``catalogue``,
-   ``evaluate``, ``generalisation``, ``urlcheck``, the ``train`` entry point;
+   ``evaluate``, ``generalisation``, ``urlcheck``, ``lessons/``, the ``train`` entry point;
 3. ``app/``: the only Streamlit code under ``ntm/``.
 
 ``devtools/`` (test and benchmark plumbing) stands apart: nothing in ``ntm/`` imports it.

@@ -33,6 +33,31 @@ MEMORY_COLORSCALE = [
     [0.8, "#5aae61"],
     [1.0, "#00441b"],
 ]
+#: Weightings, colour-vision-deficiency safe: cividis (Nuñez, Anderton & Renslow 2018), dark
+#: blue 0 .. yellow 1, the same ``zmin=0, zmax=1``. Readable with every common deficiency and in
+#: greyscale, since its lightness rises steadily.
+CIVIDIS_COLORSCALE = [
+    [0.0, "#00224e"],
+    [0.111, "#123570"],
+    [0.222, "#3b496c"],
+    [0.333, "#575d6d"],
+    [0.444, "#707173"],
+    [0.556, "#8a8678"],
+    [0.667, "#a59c74"],
+    [0.778, "#c3b369"],
+    [0.889, "#e1cc55"],
+    [1.0, "#fee838"],
+]
+#: The weighting colour scales a page may offer, by the name used in URLs (``colors=cividis``).
+#: Memory contents keep :data:`MEMORY_COLORSCALE` under every choice: ColorBrewer's PRGn,
+#: diverging with a neutral white zero, is itself colour-vision-deficiency safe.
+WEIGHTING_SCALES = {"default": WEIGHTING_COLORSCALE, "cividis": CIVIDIS_COLORSCALE}
+#: What each weighting scale's colours mean, for the legend beside the figures.
+WEIGHTING_SCALE_WORDS = {
+    "default": "white = 0 (no weight) … dark red = 1 (all the weight)",
+    "cividis": "dark blue = 0 (no weight) … yellow = 1 (all the weight)",
+}
+MEMORY_SCALE_WORDS = "purple = negative, white = 0, green = positive"
 #: Outline of the argmax cell of a weighting.
 ARGMAX_COLOR = "#1f4e9c"
 #: Light grey drawn between cells, so white (zero) cells stay visible.

@@ -1,0 +1,198 @@
+"""The Lessons page under Streamlit's AppTest (no browser): every step renders with a text
+alternative on every figure; answers right and wrong get their feedback and score; a reload of
+the URL keeps the step, the answers and the score; a teacher's locked and hidden controls hold
+against the link, with a notice."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ntm.figures.style import CIVIDIS_COLORSCALE
+from ntm.lessons.steps import QUESTIONS, STEPS
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "lessons.py")
+
+
+def run(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.query_params.update(query or {})
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def plain(text: str) -> str:
+    """Markdown escapes removed (the page escapes every generated sentence)."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def score_text(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("**Score:**"))
+
+
+def feedback(at: AppTest) -> list[str]:
+    return [plain(e.value) for e in [*at.success, *at.info]]
+
+
+def submit(at: AppTest, qid: str) -> None:
+    next(b for b in at.button if b.proto.id.endswith(f"form_{qid}-Check my answer")).click()
+    at.run()
+    assert not at.exception, at.exception
+
+
+def widget(at: AppTest, key: str):
+    for kind in ("button_group", "number_input", "radio", "slider", "select_slider"):
+        for w in at.get(kind):
+            if w.key == key:
+                return w
+    raise KeyError(key)
+
+
+@pytest.mark.parametrize("number", [s.number for s in STEPS])
+def test_every_step_renders_with_a_sentence_for_every_figure(number):
+    step = STEPS[number - 1]
+    answered = {q.id: "0" if q.kind != "choice" else next(iter(q.choices()))
+                for q in step.questions}
+    for query in ({"step": str(number)}, {"step": str(number), **answered}):
+        at = run(query)
+        assert at.title[0].value == f"Lesson {number} of 10: {step.title}"
+        charts = at.get("plotly_chart")
+        assert len(charts) >= len(step.panels) + 1  # the panels and the colour legend
+        for chart in charts:
+            assert chart.proto.alt, chart.proto.id  # the accessible name ...
+        captions = [plain(c.value) for c in at.caption]
+        for chart in charts:  # ... is also the caption under the figure
+            assert chart.proto.alt in captions
+        assert not at.warning
+
+
+def test_answering_right_then_wrong():
+    at = run({"step": "6"})
+    assert score_text(at) == f"**Score:** 0 right of 0 answered ({len(QUESTIONS)} questions in all)"
+    assert any("Answer the question to unlock" in c.value for c in at.caption)
+    widget(at, "qa_q6a").set_value(8)
+    submit(at, "q6a")
+    assert [s for s in feedback(at) if s.startswith("Right")] == [
+        "Right: the focus was on row 5 and the kernel put 1.00 on offset +3, which moves weight "
+        "three rows down (w[i] ← w[i−3]), to row 8."]
+    widget(at, "qa_q6b").set_value("mirror")
+    submit(at, "q6b")
+    wrong = [s for s in feedback(at) if s.startswith("You chose")]
+    assert wrong == ["You chose s = .2 / .5 / .3; it was s = .3 / .5 / .2. Rows 4, 5 and 6 hold "
+                     "0.30, 0.50 and 0.20 in the weighting shown; s = .3 / .5 / .2 gives 0.30, "
+                     "0.50 and 0.20; s = .2 / .5 / .3 gives 0.20, 0.50 and 0.30; s = .3 / .2 / .5 "
+                     "gives 0.30, 0.20 and 0.50."]
+    assert "1 right of 2 answered" in score_text(at)
+    assert at.query_params == {"step": "6", "q6a": "8", "q6b": "mirror"}
+    # answered: the step's controls are open, and the shifted stage is no longer hidden
+    assert widget(at, "lc_kernel").value == "p3"
+    assert all("hidden until you answer" not in c.proto.alt for c in at.get("plotly_chart"))
+
+
+def test_an_answer_is_needed_before_checking():
+    at = run({"step": "3"})
+    submit(at, "q3a")
+    assert any(w.value == "Pick an answer first." for w in at.warning)
+    assert "0 right of 0 answered" in score_text(at)
+
+
+def test_a_reload_keeps_the_step_and_the_score():
+    at = run({"step": "2"})
+    widget(at, "qa_q2").set_value(5)
+    submit(at, "q2")
+    next(b for b in at.button if b.key == "lesson_next").click()
+    at.run()
+    widget(at, "qa_q3a").set_value(0.9)
+    submit(at, "q3a")
+    query = dict(at.query_params)
+    assert query == {"step": "3", "q2": "5", "q3a": "0.9"}
+    before = score_text(at)
+    assert "1 right of 2 answered" in before
+    again = run(query)  # a reload: a new session with only the URL
+    assert again.title[0].value.startswith("Lesson 3 of 10")
+    assert score_text(again) == before
+    assert any(s.startswith("You said 0.90") for s in feedback(again))
+
+
+def test_a_locked_control_holds_against_the_link_with_a_notice():
+    at = run({"step": "4", "lock": "beta:20", "beta": "100", "q4a": "0.5", "q4b": "tea"})
+    notice = plain(at.warning[0].value)
+    assert "Key strength β is locked to `20` by this lesson link; `beta=100` ignored." in notice
+    beta = widget(at, "lc_beta")
+    assert beta.disabled and beta.value == 20.0 and beta.label == "Key strength β (locked)"
+    assert at.query_params == {"step": "4", "q4a": "0.5", "q4b": "tea", "lock": "beta:20"}
+
+
+def test_a_hidden_control_is_not_shown_and_refuses_the_link():
+    at = run({"step": "7", "hide": "gamma", "gamma": "50", "q7a": "6", "q7b": "20"})
+    assert "Sharpening γ is hidden by this lesson link" in plain(at.warning[0].value)
+    keys = {w.key for kind in ("slider", "select_slider", "button_group")
+            for w in at.get(kind)}
+    assert "lc_gamma" not in keys and "lc_kernel" in keys
+
+
+def test_classroom_projector_and_colours_from_the_link():
+    at = run({"step": "5", "classroom": "true", "projector": "true", "colors": "cividis"})
+    assert any(m.value == "**g = 1 jumps to the content match, g = 0 keeps the last focus.**"
+               for m in at.markdown)
+    assert not any(m.value.startswith("The gate g mixes") for m in at.markdown)
+    assert any("font-size" in h.proto.body for h in at.get("html"))  # the projector's style
+    spec = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("fig_previous")
+                           ).proto.spec)
+    assert [list(x) for x in spec["data"][0]["colorscale"]] == CIVIDIS_COLORSCALE
+    assert widget(at, "ld_colors").value == "cividis"
+
+
+def test_the_share_panel_builds_the_teachers_link():
+    at = run({"step": "3"})
+    at.selectbox(key="share_step").set_value(6)
+    at.multiselect(key="share_hide").set_value(["prow"])
+    at.multiselect(key="share_lock").set_value(["kernel"])
+    at.run()
+    widget(at, "share_lock_kernel").set_value("p1")
+    at.toggle(key="share_classroom").set_value(True)
+    at.run()
+    assert not at.exception
+    link = at.get("code")[0].value
+    assert link == ("http://localhost:8501/lessons?step=6&hide=prow&lock=kernel:p1"
+                    "&classroom=true")
+    # the link itself opens the lesson there, with the kernel locked and the row hidden
+    opened = run({"step": "6", "hide": "prow", "lock": "kernel:p1", "classroom": "true",
+                  "q6a": "6", "q6b": "blur"})
+    assert widget(opened, "lc_kernel").disabled and widget(opened, "lc_kernel").value == "p1"
+    assert all(w.key != "lc_prow" for w in opened.slider)
+    assert any(s.startswith("Right: the focus was on row 5 and the kernel put 1.00 on offset +1")
+               for s in feedback(opened))
+
+
+def test_a_bad_link_gives_notices_and_a_working_page():
+    at = run({"step": "12", "q2": "abc", "colors": "neon", "x": "1"})
+    assert at.title[0].value.startswith("Lesson 1 of 10")
+    notice = plain(at.warning[0].value)
+    for part in ("`step=12`", "`q2=abc`", "`colors=neon`", "unknown parameter `x`"):
+        assert part in notice
+
+
+def test_one_question_at_a_time():
+    """A later question may show an earlier one's answer (step 7's mystery γ makes one row
+    win), so it opens only once the one above is answered."""
+    at = run({"step": "7"})
+    forms = [b.proto.id for b in at.button if "Check my answer" in b.proto.id]
+    assert len(forms) == 1 and forms[0].endswith("form_q7a-Check my answer")
+    assert all(not c.proto.id.endswith("qfig_q7b") for c in at.get("plotly_chart"))
+    assert any("opens once you have answered the one above" in m.value for m in at.markdown)
+    widget(at, "qa_q7a").set_value(6)
+    submit(at, "q7a")
+    assert any(c.proto.id.endswith("qfig_q7b") for c in at.get("plotly_chart"))
+
+
+def test_lessons_come_first_after_home_in_the_navigation():
+    source = (Path(PAGE).parents[1] / "explorer_app.py").read_text()
+    pages = re.findall(r'st\.Page\("pages/(\w+)\.py"', source)
+    assert pages[:2] == ["home", "lessons"]
+    assert 'url_path="lessons"' in source
