@@ -46,6 +46,14 @@ with figure:
 
 st.divider()
 st.subheader("What you can do here")
+with st.container(border=True):
+    st.markdown("##### :material/school: New here? Start with the lesson")
+    st.markdown(
+        "Ten short steps, from memory rows to a trained model copying 120 vectors. Each step asks "
+        "you to predict first, then shows what really happens and why your guess was close or "
+        "not. Teachers can share a link (and a QR code) that opens any step."
+    )
+    st.page_link("pages/lessons.py", label="Start the lesson", icon=":material/arrow_forward:")
 cards = st.columns(3, gap="medium")
 with cards[0], st.container(border=True):
     st.markdown("##### :material/tune: Addressing playground")
