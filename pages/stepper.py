@@ -1,7 +1,10 @@
 """Model Stepper: step a trained NTM through a sequence and watch every head address memory.
 
-Widgets -> ``ntm.stepper`` (runs and reads the trace) -> ``ntm.figures``.
-Model, input and cursor live in the URL (``bind="query-params"``), so a link reopens the step.
+Widgets -> ``ntm.stepper`` (runs the model once, packs the trace) -> the trace player.
+Model and input live in the URL (``bind="query-params"``). The time cursor lives in the
+browser: the trace player (:mod:`ntm.app.trace_player`) gets the whole episode once and steps and
+plays it without the server, which only hears where the cursor stopped and writes that to the
+URL (``t``), so a link reopens the step.
 """
 
 from pathlib import Path
@@ -13,18 +16,18 @@ from ntm import catalogue
 from ntm.app.models import devices, shipped_model, uploaded_model
 from ntm.app.navigation import ensure_app_navigation
 from ntm.app.query import checked_query
+from ntm.app.trace_player import preload_plotly, trace_player
 from ntm.checkpoint import CheckpointError
-from ntm.figures import episode as episode_figures
-from ntm.figures.addressing import kernel_bar
 from ntm.figures.style import offset_labels
-from ntm.stepper import episode, export, narration, url
-from ntm.stepper.playback import DEFAULT_SPEED, SPEEDS, Playback
+from ntm.stepper import episode, export, player, url
+from ntm.stepper.playback import opening_step
 from ntm.tasks import task_of
 
 ensure_app_navigation()
 BIND = "query-params"
-PLOT = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 LINK_ICON = ":material/link_off:"
+with st.sidebar:
+    preload_plotly()  # the browser parses Plotly.js while the model runs
 
 st.title("Model stepper")
 st.caption(
@@ -128,141 +131,26 @@ if beyond := episode.beyond_training(task, chosen):
     st.info(f"{', '.join(beyond)} is beyond the training range: a test of generalisation.",
             icon=":material/trending_up:")
 
-# One run per (model, input): kept in this session only, never shared.
+# One run per (model, input), kept in this session only, never shared, and packed once for the
+# trace player, opening where the link says (or where the cursor last stopped). The payload is
+# the same bytes on every rerun: the browser keeps its cursor, and Streamlit sends the element
+# by reference.
 run_key = (id(model), device, mode, tuple(chosen.items()), batch.inputs.numpy().tobytes())
 if st.session_state.get("_episode_key") != run_key:
     with st.spinner("Running the model…"):
-        st.session_state["_episode"] = episode.run_episode(model, task, batch)
+        ep = episode.run_episode(model, task, batch)
+        start = opening_step(st.query_params.get("t"), ep.steps - 1)
+        st.session_state["_payload"] = player.episode_payload(
+            ep, start, title=labels.get(model_key, model_key))
+    st.session_state["_episode"] = ep
     st.session_state["_episode_key"] = run_key
 ep: episode.Episode = st.session_state["_episode"]
-last = ep.steps - 1
 
-# ------------------------------------------------------------------ cursor
-playback = Playback(st.session_state, last)
-playback.start(st.query_params.get("t"))
-
-
-def head_block(kind: str, head, t: int, h: int, rows: list[int]) -> None:
-    """Parameters and addressing stages of one head at step t."""
-    st.markdown(f"**{kind.capitalize()} head {h}**")
-    m = st.columns(3)
-    m[0].metric("β key strength", f"{head.beta[t, 0, h]:.2f}", help="softplus: β > 0")
-    m[1].metric("g gate", f"{head.gate[t, 0, h]:.2f}", help="sigmoid: 1 = content, 0 = previous focus")
-    m[2].metric("γ sharpening", f"{head.gamma[t, 0, h]:.2f}", help="1 + softplus: γ ≥ 1")
-    st.plotly_chart(
-        episode_figures.stage_panel(head.previous[t, 0, h], head.content[t, 0, h], head.gated[t, 0, h],
-                       head.shifted[t, 0, h], head.weights[t, 0, h], rows=rows),
-        config=PLOT, key=f"stages_{kind}_{h}",
-    )
-    k1, k2 = st.columns([2, 1])
-    k1.plotly_chart(episode_figures.vector_bars(head.key[t, 0, h], title="key k (tanh)"), config=PLOT,
-                    key=f"key_{kind}_{h}")
-    k2.plotly_chart(kernel_bar(head.shift[t, 0, h], title="shift s (softmax)"), config=PLOT,
-                    key=f"shift_{kind}_{h}")
-    if head.erase is not None:
-        e1, e2 = st.columns(2)
-        e1.plotly_chart(episode_figures.vector_bars(head.erase[t, 0, h], title="erase e (sigmoid)",
-                                       value_range=(0, 1), color="#9970ab"),
-                        config=PLOT, key=f"erase_{h}")
-        e2.plotly_chart(episode_figures.vector_bars(head.add[t, 0, h], title="add a (tanh)"), config=PLOT,
-                        key=f"add_{h}")
-
-
-def cursor_bar() -> int:
-    """Step buttons, play / pause, speed and the time slider; returns the step to show."""
-    bar = st.columns([1, 1, 1, 1, 1.15, 1.7, 3.6], vertical_alignment="center")
-    bar[0].button("First", icon=":material/first_page:", on_click=playback.move, kwargs={"to": 0},
-                  help="go to step 0", width="stretch")
-    bar[1].button("Back", icon=":material/chevron_left:", on_click=playback.move, args=(-1,),
-                  help="one step back", width="stretch")
-    bar[2].button("Next", icon=":material/chevron_right:", on_click=playback.move, args=(1,),
-                  help="one step forward", width="stretch")
-    bar[3].button("Last", icon=":material/last_page:", on_click=playback.move,
-                  kwargs={"to": last}, help="go to the last step", width="stretch")
-    playing = playback.playing
-    if bar[4].button("Pause" if playing else "Play", type="primary", width="stretch",
-                     icon=":material/pause:" if playing else ":material/play_arrow:",
-                     on_click=playback.toggle, key="play"):
-        st.rerun()  # re-register the fragment with (or without) its timer
-    bar[5].selectbox("Speed", list(SPEEDS), index=list(SPEEDS).index(DEFAULT_SPEED), key="speed",
-                     label_visibility="collapsed")
-    bar[6].slider("Time step", 0, last, key="t", bind=BIND, label_visibility="collapsed")
-    return playback.t
-
-
-def overview(t: int) -> None:
-    """The whole episode with the cursor, beside the narration and this step's bits."""
-    tr = ep.trace
-    left, right = st.columns([3, 1.15], gap="medium")
-    with left:
-        st.plotly_chart(
-            episode_figures.episode_grid(ep.inputs, ep.outputs, tr.write.add[:, 0, 0], tr.reads[:, 0, 0],
-                            tr.write.weights[:, 0, 0], tr.read.weights[:, 0, 0], cursor=t,
-                            rows=ep.grid_rows()),
-            config=PLOT, key="grid",
-        )
-    with right:
-        st.markdown("**What the model does here**")
-        for i, (sentence, step) in enumerate(narration.describe_episode(ep)):
-            st.markdown(sentence)
-            if step is not None:
-                st.button(f"Go to step {step}", key=f"goto_{i}", on_click=playback.move,
-                          kwargs={"to": step})
-        st.divider()
-        st.markdown("**At this step**")
-        st.markdown(ep.step_text(t))
-        st.caption(f"{ep.bit_errors} bit errors on the whole sequence, cost {ep.cost_bits:.2f} bits.")
-
-
-def heads_and_memory(t: int) -> None:
-    """Each head's addressing at step t, the memory write, the reads, and target vs output."""
-    tr = ep.trace
-    rows = ep.head_rows()
-    n = tr.memory.shape[2]
-    zoom = f"rows {rows[0]}…{rows[-1]} of 0…{n - 1}" if len(rows) < n else f"all {n} rows"
-    st.caption(f"Below, memory is shown zoomed to the rows the heads use over the episode ({zoom}); "
-               "hover any cell for its exact value. Outlined: the largest weight of each stage.")
-    heads = st.columns(2, gap="large")
-    with heads[0]:
-        for h in range(tr.write.weights.shape[2]):
-            head_block("write", tr.write, t, h, rows)
-    with heads[1]:
-        for h in range(tr.read.weights.shape[2]):
-            head_block("read", tr.read, t, h, rows)
-
-    written = int(tr.write.weights[t, 0, 0].argmax())
-    mem_col, read_col = st.columns([2, 1], gap="large")
-    mem_col.plotly_chart(
-        episode_figures.memory_change(tr.memory_before(t)[0], tr.memory[t, 0], mark_rows=[written],
-                         rows=rows),
-        config=PLOT, key="memory",
-    )
-    mem_col.caption(f"Outlined: row {written}, where the write head's weight is largest at this "
-                    "step. The change is drawn on its own colour scale, so gentle writes show too.")
-    with read_col:
-        for h in range(tr.reads.shape[2]):
-            st.plotly_chart(episode_figures.vector_bars(tr.reads[t, 0, h], title=f"read vector r (head {h})"),
-                            config=PLOT, key=f"read_{h}")
-        st.latex(r"r_t = \sum_i w_t(i)\, M_{t-1}(i)")
-        st.caption("Reads use the memory as the step found it; the write happens after.")
-
-    st.plotly_chart(
-        episode_figures.target_output(ep.targets, ep.outputs, ep.wrong, steps=np.flatnonzero(ep.scored),
-                         cursor=t, title="Target and output on the scored steps"),
-        config=PLOT, key="target_output",
-    )
-
-
-def stepper_view() -> None:
-    if playback.tick():
-        st.rerun()  # a full run re-registers this fragment with (or without) the play timer
-    t = cursor_bar()
-    st.markdown(f"#### t = {t} of {last} · {ep.phase(t)}")
-    overview(t)
-    heads_and_memory(t)
-
-
-st.fragment(stepper_view, run_every=playback.interval())()
+# ------------------------------------------------------------------ the player
+# Every cursor move happens in the browser; the server hears only where the cursor stopped.
+stopped = trace_player(st.session_state["_payload"], ep.steps, key="player")
+if stopped is not None:
+    st.query_params["t"] = str(stopped)  # a link reopens this step
 
 st.divider()
 ex = st.columns([1, 1, 4])
@@ -271,6 +159,6 @@ ex[0].download_button("Download trace (.npz)", lambda: export.trace_npz(ep), "nt
                       mime="application/octet-stream", icon=":material/download:")
 ex[1].download_button("Download trace (.json)", lambda: export.trace_json(ep), "ntm_trace.json",
                       mime="application/json", icon=":material/data_object:")
-ex[2].caption("Figures: use the camera button on any chart for a PNG. Offsets of the shift "
-              f"kernel are {', '.join(offset_labels(model.config.shift_range))}; +1 moves the "
-              "focus one row down.")
+offsets = ", ".join(offset_labels(model.config.shift_range))
+ex[2].caption("Figures: the camera button on any chart saves it as a PNG at the cursor. Offsets "
+              f"of the shift kernel are {offsets}; +1 moves the focus one row down.")

@@ -1,7 +1,12 @@
-"""The Model stepper page under AppTest: default render, stepping, long inputs, bad uploads,
-URL state, and sessions that share one cached model without sharing runs."""
+"""The Model stepper page under AppTest: default render, the trace player's payload, long
+inputs, bad uploads, URL state, and sessions that share one cached model without sharing runs.
+
+The time cursor lives in the browser (``tests/browser/test_browser_trace_player.py``): here the
+page is checked through what it mounts, the player's payload (``ntm.stepper.player``), and
+through the one message the player sends, where its cursor stopped."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,8 +15,9 @@ from streamlit.testing.v1 import AppTest
 
 import ntm
 from ntm import catalogue
+from ntm.app import trace_player as tp
 from ntm.evaluate import task_of
-from ntm.stepper import episode
+from ntm.stepper import episode, player
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "stepper.py")
 
@@ -23,14 +29,24 @@ def run(query=None) -> AppTest:
     return at.run()
 
 
+def mounted_player(at):
+    """The trace player element the page mounted (the sidebar also holds Plotly's preloader)."""
+    players = [e for e in at.get("bidi_component") if e.proto.component_name == tp.COMPONENT_NAME]
+    assert len(players) == 1, "expected one trace player"
+    return players[0]
+
+
+def payload(at) -> tuple[dict, dict]:
+    """The trace player's header and arrays, as the page mounted them."""
+    return player.unpack(mounted_player(at).proto.bytes)
+
+
 def cursor_heading(at) -> str:
-    return next(m.value for m in at.markdown if m.value.startswith("#### t = "))
-
-
-def metric(at, label: str, head: int) -> float:
-    """Value of a metric; head 0 = write head block, 1 = read head block."""
-    values = [m.value for m in at.metric if m.label == label]
-    return float(values[head])
+    """The player's heading at the step it opens at (what the browser shows first)."""
+    header, _ = payload(at)
+    t = header["start"]
+    phase = header["phases"][t]
+    return f"#### t = {t} of {header['steps'] - 1}" + (f" · {phase}" if phase else "")
 
 
 @pytest.fixture
@@ -43,24 +59,50 @@ def test_default_render(copy_path):
     assert not at.exception, at.exception
     assert cursor_heading(at).startswith("#### t = 0 of 40")
     assert at.selectbox(key="model").value == "copy"
-    assert len(at.get("plotly_chart")) >= 8
+    header, _ = payload(at)
+    assert len(header["figures"]) >= 8
+    assert not at.get("plotly_chart")  # every time-dependent figure is in the player
 
 
-def test_stepping_moves_the_cursor_and_shows_the_trace_values(copy_path):
+def test_the_player_gets_the_trace_values(copy_path):
     at = run({"seed": "5", "length": "8"})
     assert not at.exception, at.exception
     model = catalogue.load_ntm(copy_path)
     ep = episode.run_episode(model, task_of(model), episode.random_batch(task_of(model), 5, length=8))
-    for expected_t in (1, 2, 3):
-        next(b for b in at.button if b.label == "Next").click().run()
-        assert not at.exception, at.exception
-        assert cursor_heading(at).startswith(f"#### t = {expected_t} of 16")
-        assert metric(at, "β key strength", 0) == pytest.approx(ep.trace.write.beta[expected_t, 0, 0], abs=0.006)
-        assert metric(at, "g gate", 1) == pytest.approx(ep.trace.read.gate[expected_t, 0, 0], abs=0.006)
-    next(b for b in at.button if b.label == "Back").click().run()
-    assert cursor_heading(at).startswith("#### t = 2 of 16")
-    next(b for b in at.button if b.label == "Last").click().run()
-    assert cursor_heading(at).startswith("#### t = 16 of 16")
+    header, arrays = payload(at)
+    assert header["steps"] == 17 and header["start"] == 0
+    np.testing.assert_allclose(arrays["write.beta"], ep.trace.write.beta[:, 0], atol=1e-6)
+    np.testing.assert_allclose(arrays["read.gate"], ep.trace.read.gate[:, 0], atol=1e-6)
+    np.testing.assert_allclose(arrays["read.weights"],
+                               ep.trace.read.weights[:, 0][..., header["rows"]], atol=1e-6)
+
+
+@pytest.fixture
+def stop_at(monkeypatch):
+    """Make the mounted player report a stop at the given step in the next run (as the browser
+    does once its cursor stops)."""
+    real = tp._component()
+    stops: list[int | None] = []
+
+    def mount(**kwargs):
+        result = real(**kwargs)
+        return SimpleNamespace(stop=stops.pop(0) if stops else None, real=result)
+
+    monkeypatch.setattr(tp, "_component", lambda: mount)
+    return stops
+
+
+def test_where_the_cursor_stopped_goes_into_the_link(copy_path, stop_at):
+    at = run({"seed": "5", "length": "8"})
+    payload_before = mounted_player(at).proto.bytes
+    stop_at.append(3)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.query_params == {"seed": "5", "length": "8", "t": "3"}
+    # the player keeps its payload (and so its cursor): the stop does not rebuild it
+    assert mounted_player(at).proto.bytes == payload_before
+    at.run()
+    assert at.query_params["t"] == "3"
 
 
 def test_long_sequences_beyond_training(copy_path):
@@ -68,6 +110,7 @@ def test_long_sequences_beyond_training(copy_path):
     at.number_input(key="length").set_value(120).run()
     assert not at.exception, at.exception
     assert cursor_heading(at).startswith("#### t = 0 of 240")
+    assert len(mounted_player(at).proto.bytes) <= 3_000_000
     assert any("beyond the training range" in i.value for i in at.info)
 
 
@@ -111,10 +154,10 @@ def test_two_sessions_share_the_model_but_not_their_runs(copy_path):
     model = catalogue.load_ntm(copy_path)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     for _ in range(2):  # interleave
-        next(x for x in a.button if x.label == "Next").click().run()
-        next(x for x in b.button if x.label == "Next").click().run()
-    assert cursor_heading(a).startswith("#### t = 2 of 10")
-    assert cursor_heading(b).startswith("#### t = 2 of 18")
+        a.run()
+        b.run()
+    assert cursor_heading(a).startswith("#### t = 0 of 10")
+    assert cursor_heading(b).startswith("#### t = 0 of 18")
     ea, eb = a.session_state["_episode"], b.session_state["_episode"]
     task = task_of(model)
     for ep, seed, length in ((ea, 1, 5), (eb, 2, 9)):
@@ -187,7 +230,7 @@ def test_switching_to_a_model_with_shorter_sizes_says_so(with_repeat_copy):
     assert not at.exception, at.exception
     assert at.number_input(key="length").value == 5
     assert any("length 50 is outside 1–20 for this model; using 5" in i.value for i in at.info)
-    next(b for b in at.button if b.label == "Next").click().run()
+    at.run()
     assert not any("outside" in i.value for i in at.info)  # said once
 
 
