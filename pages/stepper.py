@@ -19,6 +19,7 @@ from ntm.app.query import checked_query
 from ntm.app.trace_player import preload_plotly, trace_player
 from ntm.checkpoint import CheckpointError
 from ntm.figures.style import offset_labels
+from ntm.plaintext import escape
 from ntm.stepper import episode, export, player, url
 from ntm.stepper.playback import opening_step
 from ntm.tasks import task_of
@@ -69,7 +70,7 @@ if model_key == "upload":
     try:
         model = uploaded_model(upload.getvalue(), upload.name, device)
     except CheckpointError as exc:
-        st.error(f"This file cannot be used: {exc}", icon=":material/error:")
+        st.error(f"This file cannot be used: {escape(exc)}", icon=":material/error:")
         st.stop()
 elif model_key == "trained":
     model = shipped_model(Path(trained), device)
@@ -77,6 +78,8 @@ else:
     model = shipped_model(next(m.path for m in models if m.key == model_key), device)
 
 task = task_of(model)
+for warning in catalogue.load_warnings(model):
+    st.warning(escape(warning), icon=":material/warning:")
 # The sizes' ranges and the input modes are the task's, known only now: check the link again.
 for notice in checked_query(url.task_limits(task), {"input": url.input_modes(task)},
                             key="_url_task_notices", shown=notices):
@@ -135,6 +138,11 @@ if beyond := episode.beyond_training(task, chosen):
 # trace player, opening where the link says (or where the cursor last stopped). The payload is
 # the same bytes on every rerun: the browser keeps its cursor, and Streamlit sends the element
 # by reference.
+try:  # bounded work per session: an outsized memory over a long sequence is refused
+    catalogue.check_episode_size(model, batch.inputs.shape[0])
+except CheckpointError as exc:
+    st.error(escape(exc), icon=":material/memory:")
+    st.stop()
 run_key = (id(model), device, mode, tuple(chosen.items()), batch.inputs.numpy().tobytes())
 if st.session_state.get("_episode_key") != run_key:
     with st.spinner("Running the model…"):

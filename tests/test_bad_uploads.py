@@ -3,6 +3,7 @@ exception, and nothing in them ever runs."""
 
 import os
 import pickle
+import re
 from pathlib import Path
 
 import pytest
@@ -31,9 +32,10 @@ def upload(models_dir, name, data):
 
 
 def only_error(at):
+    """The one error shown, as the reader sees it (the page escapes every Markdown marker)."""
     assert not at.exception, at.exception
     assert len(at.error) == 1, [e.value for e in at.error]
-    return at.error[0].value
+    return re.sub(r"\\(.)", r"\1", at.error[0].value)
 
 
 def good_bytes(models_dir):
@@ -100,3 +102,28 @@ def test_200_mb_file_is_refused_by_size_before_loading(models_dir, monkeypatch):
     monkeypatch.setattr(torch, "load", never)
     msg = only_error(upload(models_dir, "huge.pt", bytes(200 * 1024 * 1024)))
     assert "huge.pt" in msg and "larger than the 100 MiB" in msg
+
+
+def test_file_name_with_markup_is_shown_as_text(models_dir):
+    msg = upload(models_dir, "[Log in](javascript:alert).pt", b"junk").error[0].value
+    assert "\\[Log in\\]\\(javascript\\:" in msg  # escaped: drawn as text, not a link
+
+
+def test_non_finite_weights_load_with_a_warning(models_dir, tmp_path):
+    model = ntm.load_model(models_dir / "copy.pt")
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("nan"))
+    ntm.save_model(model, tmp_path / "nan.pt")
+    at = upload(models_dir, "nan.pt", (tmp_path / "nan.pt").read_bytes())
+    assert not at.exception
+    assert any("NaN" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_an_outsized_episode_is_refused_with_a_message(models_dir, tmp_path):
+    task = ntm.tasks.CopyTask()
+    model = ntm.NTM(ntm.NTMConfig(input_size=task.input_size, output_size=task.output_size,
+                                  memory_rows=1024, memory_width=256, controller_size=8))
+    ntm.save_model(model, tmp_path / "big.pt", task="copy", task_params=task.params())
+    at = upload(models_dir, "big.pt", (tmp_path / "big.pt").read_bytes())
+    assert not at.exception
+    assert any("too large to step" in e.value for e in at.error), [e.value for e in at.error]
