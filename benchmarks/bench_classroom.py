@@ -11,8 +11,9 @@ concurrently. Each opens the link within ``--stagger`` seconds, waits ``--think`
 (0.5x-1.5x, seeded) before every action, and goes through:
 
 1. open ``/playground?seed=<own seed>`` and wait for the addressing stages;
-2. ``--rounds`` times, move a slider one notch (γ and β in turn) and wait until the sharpened
-   stage shows the new values;
+2. ``--rounds`` times, move a stage control of the in-browser addressing panel one notch (γ and
+   β in turn) and wait until the sharpened stage shows the new values and the link holds them
+   (the release's one message to the server, and its rerun);
 3. open ``/stepper?seed=<own seed>&length=<own length>`` and wait for step 0;
 4. ``--rounds`` times, press "Next" and wait until the heading and the write head's β show the
    new step.
@@ -21,11 +22,13 @@ Two kinds of student (``--clients``):
 
 * ``browser`` (default): one browser context each, in one headless Chromium (Debian's, never a
   downloaded one), driven by Playwright; sliders move with the keyboard, "Next" is clicked, and
-  the values are read from the drawn Plotly figure and the page text. The action time runs to
-  the updated figure; the ``: server`` rows are the server's share of it, from the browser's
-  rerun request to the server's "script finished" message as seen on the page's websocket.
+  the values are read from the drawn figures and the page text. The action time runs to the
+  updated figure (and, on the playground, the updated link); the ``: server`` rows are the
+  server's share of it, from the browser's rerun request to the server's "script finished"
+  message as seen on the page's websocket.
 * ``ws``: a bare Streamlit websocket client per student that sends the same rerun requests a
-  browser sends (only the changed widget's value) and reads the same values from the deltas,
+  browser sends (only the changed widget's value; on the playground, the addressing panel's one
+  release message with its new stage controls) and reads the same values from the deltas,
   after fetching the page's HTML and the scripts and styles it names, as a browser does on its
   first visit (not the chunks a browser loads later, such as Plotly's). Its action time runs
   to the delta that carries the updated figure. It measures the server alone: on a small
@@ -33,7 +36,9 @@ Two kinds of student (``--clients``):
   the bottleneck.
 
 Every wait checks the student's *own* state: the stage values must equal
-``ntm.playground.compute`` for that student's seed and slider values, and the stepper's heading
+``ntm.playground.compute`` for that student's seed and stage values (the panel computes them in
+the browser; the ``ws`` client reads the weighting the server sends the read figure, and the
+stage controls it sends the panel), and the stepper's heading
 and β must equal the shipped copy model traced on that student's seed and length. Any
 mismatch, time-out or exception counts as an error, and ends that student's script. The
 server's resident memory (``VmRSS`` of the server process and its children, from ``/proc``)
@@ -50,7 +55,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import json
 import os
@@ -238,18 +242,28 @@ class Wire:
         done = [t for t in self.finished if sent and t > sent[-1]]
         return done[0] - sent[0] if done else float("nan")
 
-STAGE_MATCHES = """([want, search]) => {
+#: The sharpened stage as the addressing panel draws it (the panel is in a shadow root: found
+#: once, then kept), or null before it is drawn.
+SHARPENED_JS = """() => {
+    let alt = window.__ntmSharpened;
+    if (!alt || !alt.isConnected) {
+        alt = null;
+        for (const el of document.querySelectorAll('*')) {
+            const found = el.shadowRoot
+                && el.shadowRoot.querySelector('div.heatmap[data-stage=sharpened]');
+            if (found) { alt = window.__ntmSharpened = found; break; }
+        }
+    }
+    return alt && alt.ntmWeights ? Array.from(alt.ntmWeights) : null;
+}"""
+#: The browser computes the stages in float64 from the float32 memory; ``pg.compute`` in float32.
+STAGE_TOL = 1e-5
+STAGE_MATCHES = f"""([want, search]) => {{
     if (search && !location.search.includes(search)) return false;
-    const plot = document.querySelector('.st-key-pg_fig_sharpened .js-plotly-plot');
-    if (!plot || !plot._fullData || !plot._fullData.length || !plot._fullData[0].z) return false;
-    const got = Array.from(plot._fullData[0].z, row => row[0]);
-    return got.length === want.length && got.every((v, i) => Math.abs(v - want[i]) <= 1e-6);
-}"""
-SHOWN_STAGE = """() => {
-    const plot = document.querySelector('.st-key-pg_fig_sharpened .js-plotly-plot');
-    return plot && plot._fullData && plot._fullData.length
-        ? Array.from(plot._fullData[0].z, row => row[0]) : null;
-}"""
+    const got = ({SHARPENED_JS})();
+    return got !== null && got.length === want.length
+        && got.every((v, i) => Math.abs(v - want[i]) <= {STAGE_TOL});
+}}"""
 STEP_MATCHES = """([t, last, beta]) => {
     const heading = [...document.querySelectorAll('h4')].some(
         h => h.textContent.trim().startsWith(`t = ${t} of ${last}`));
@@ -293,19 +307,23 @@ async def run_student(browser, url: str, s: Student, rounds: int, timeout_ms: fl
         await wire.idle(timeout_ms / 1000)
         s.actions += 1
         await _no_exception(page, where)
+        settings = pg.Settings().updated(seed=s.seed)
         for r in range(rounds):
             await pause()
-            key, value = ("gamma", s.gammas[r]) if r % 2 == 0 else ("beta", s.betas[r])
-            where = f"playground move {r + 1} ({key} -> {_fmt(value)})"
-            await page.locator(f".st-key-{key} input[type=range]").focus()
+            key = "gamma" if r % 2 == 0 else "beta"
+            where = f"playground move {r + 1} ({key})"
+            await page.locator(f"input[data-control={key}]").focus()
             t0 = time.perf_counter()
-            await page.keyboard.press("ArrowRight")
+            await page.keyboard.press("ArrowRight")  # one notch of the panel's log-like slider
+            value = float(await page.locator(f"input[data-control={key}-number]").input_value())
+            settings = settings.updated(**{key: value})
+            want = pg.compute(settings).sharpened
+            where = f"playground move {r + 1} ({key} -> {_fmt(value)})"
             try:
                 await page.wait_for_function(
-                    STAGE_MATCHES, arg=[s.playground[r + 1].tolist(), f"{key}={_fmt(value)}"],
-                    **poll)
+                    STAGE_MATCHES, arg=[want.tolist(), f"{key}={_fmt(value)}"], **poll)
             except Exception:
-                shown = await page.evaluate(SHOWN_STAGE)
+                shown = await page.evaluate(SHARPENED_JS)
                 raise AssertionError(f"did not show its own state; sharpened = {shown}") from None
             s.times["playground slider"].append(time.perf_counter() - t0)
             await wire.idle(timeout_ms / 1000)  # act again only once the run is complete
@@ -455,6 +473,7 @@ class Session:
         self.page_hash = ""
         self.widgets: dict[str, tuple[str, str]] = {}  #: key or label -> (widget id, fragment)
         self.charts: dict[str, str] = {}  #: chart key -> Plotly spec (JSON)
+        self.components: dict[str, dict] = {}  #: component key -> the data it was sent
         self.markdown: list[str] = []
         self.metrics: list[tuple[str, str]] = []
         self.exceptions: list[str] = []
@@ -494,6 +513,11 @@ class Session:
             key = body.id.rsplit("-", 1)[-1]
             self.charts[key] = body.spec
             return key
+        elif kind == "bidi_component":
+            key = body.id.rsplit("-", 1)[-1]
+            self.widgets[key] = (body.id, fragment)
+            self.components[key] = json.loads(body.json) if body.json else {}
+            return key
         elif kind == "button":
             self.widgets[body.label] = (body.id, fragment)
         elif getattr(body, "id", "").startswith("$$ID-"):
@@ -524,9 +548,30 @@ class Session:
                     setattr(state, field_name, v)
         return msg
 
+    def release(self, component: str, event: str, value) -> BackMsg:
+        """What a components-v2 component sends when it calls ``setTriggerValue(event, value)``:
+        one rerun request with its trigger aggregator's JSON list (the playground's addressing
+        panel sends ``release`` with its stage controls when a control is let go)."""
+        from streamlit.runtime.state.session_state import STREAMLIT_INTERNAL_KEY_PREFIX
+
+        wid, fragment = self.widgets[component]
+        msg = BackMsg()
+        rerun = msg.rerun_script
+        rerun.query_string = self.query
+        rerun.page_script_hash = self.page_hash
+        rerun.context_info.timezone = "UTC"
+        rerun.context_info.locale = "en-US"
+        if fragment:
+            rerun.fragment_id = fragment
+        state = rerun.widget_states.widgets.add()
+        state.id = f"{STREAMLIT_INTERNAL_KEY_PREFIX}_{wid}__events"
+        state.json_trigger_value = json.dumps([{"event": event, "value": value}])
+        return msg
+
     def sharpened(self) -> np.ndarray:
-        z = json.loads(self.charts["pg_fig_sharpened"])["data"][0]["z"]
-        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).ravel()
+        """The final weighting the page was computed with (the read figure's, from the server;
+        the addressing panel computes the same in the browser)."""
+        return np.asarray(self.components["pg_read"]["weighting"], dtype=np.float64)
 
     def step_shown(self) -> tuple[str, float]:
         heading = next((m for m in self.markdown if m.startswith("#### t = ")), "")
@@ -562,13 +607,15 @@ async def ws_student(url: str, s: Student, rounds: int, timeout_ms: float,
                 raise AssertionError(f"not its own state: {session.sharpened().round(3)}")
             s.times["playground open"].append(time.perf_counter() - t0)
             s.actions += 1
+            # the panel's own stage controls, as it holds them: at open, then each release
+            controls = dict(session.components["pg_panel"]["controls"])
             for r in range(rounds):
                 await pause()
                 key, value = ("gamma", s.gammas[r]) if r % 2 == 0 else ("beta", s.betas[r])
                 where = f"playground move {r + 1} ({key} -> {_fmt(value)})"
+                controls = {**controls, key: value}
                 seen, finished = await session.run(
-                    session.rerun(widget=key, string_array_value=_fmt(value)), timeout,
-                    first="pg_fig_sharpened")
+                    session.release("pg_panel", "release", controls), timeout, first="pg_read")
                 _check(session, where)
                 if not np.allclose(session.sharpened(), s.playground[r + 1], atol=1e-6):
                     raise AssertionError(f"not its own state: {session.sharpened().round(3)}")

@@ -1,17 +1,25 @@
 """Addressing playground: move k, β, g, s and γ and watch every stage of eqs. 5–9 change.
 
 Thin page: widgets -> ``ntm.playground`` (settings schema, URL, inputs, compute, words; it calls
-``ntm.addressing`` / ``ntm.memory``) -> ``ntm.figures.playground``. Every widget is built from
-its entry in ``ntm.playground.PARAMS`` (label, range, default, step, help) by :func:`_widget`.
+``ntm.addressing`` / ``ntm.memory``) -> figures. The memory and key section is Streamlit widgets,
+each built from its entry in ``ntm.playground.PARAMS`` by :func:`_widget`. The four addressing
+stages are one in-browser component, ``ntm.app.addressing_panel``: it holds the stage controls
+and computes and draws ``w(t−1)``, ``wᶜ``, ``wᵍ``, ``w̃`` and ``w`` in the browser while a control
+is dragged, and reports the new values once, on release. The read and write figures further down
+follow its live ``w`` in the browser too (``ntm.app.live_figures``, which also draws the memory
+figure, so that the page loads one Plotly.js: the ``plotly`` package's).
 
-Shareable state: every widget's key is its URL query parameter. On first open the page parses
-the URL with ``ntm.playground.parse_query`` (bad values are clamped or ignored, with a notice);
-after every run it writes ``ntm.playground.to_query`` back, so the address bar always holds the
-complete state (edited memory cells travel as ``cell_<row>_<column>``). This is done by hand
-rather than with widgets' ``bind="query-params"``, which writes option *labels* into the URL
-and misses widgets that first appear through a scenario button.
+Shareable state: the memory and key widgets' keys are their URL query parameters, and the stage
+controls live in ``st.session_state.pg_stage``. On first open the page parses the URL with
+``ntm.playground.parse_query`` (bad values are clamped or ignored, with a notice); after every
+run -- a released stage control included -- it writes ``ntm.playground.to_query`` back, so the
+address bar always holds the complete state (edited memory cells travel as
+``cell_<row>_<column>``). This is done by hand rather than with widgets' ``bind="query-params"``,
+which writes option *labels* into the URL and misses widgets that first appear through a
+scenario button.
 
-The whole playground is one ``st.fragment``: moving a slider reruns it, not the app's navigation.
+The whole playground is one ``st.fragment``: a widget or a released stage control reruns it, not
+the app's navigation.
 """
 
 from __future__ import annotations
@@ -24,12 +32,13 @@ import pandas as pd
 import streamlit as st
 
 from ntm import playground as pg
+from ntm.app.addressing_panel import StageControls, addressing_panel
+from ntm.app.live_figures import live_read_figure, live_write_figure, plotly_figure
 from ntm.app.navigation import ensure_app_navigation
-from ntm.figures.playground import build_figures
+from ntm.figures.playground import memory_figure
 
-PLOTLY_CONFIG = {"displayModeBar": False}
-#: The stages that have a control above them, left to right after the previous focus.
-CONTROLLED = ("content", "gated", "shifted", "sharpened")
+#: The addressing panel and the read and write figures share its live weighting on this channel.
+CHANNEL = "playground"
 
 
 class _QuietDuplicateDefault(logging.Filter):
@@ -59,18 +68,27 @@ def _load_url_once() -> None:
         return
     query = {name: st.query_params.get_all(name) for name in st.query_params}
     settings, notices, given = pg.parse_query(query)
-    for name, value in pg.widget_values(settings).items():
+    for name, value in pg.widget_values(settings, stage=False).items():
         if name in given:
             st.session_state[name] = value
+    _set_stage(StageControls.from_values(settings.values))
     st.session_state.pg_cells = dict(settings.cells)
     st.session_state.pg_notices = notices
     st.session_state.pg_editor = 0
     st.session_state.pg_scenario = None
 
 
+def _set_stage(controls: StageControls) -> None:
+    """The server sets the stage controls itself (a link, a scenario, a reset): the panel takes
+    them, whatever it shows (a new revision)."""
+    st.session_state.pg_stage = controls
+    st.session_state.pg_stage_revision = st.session_state.get("pg_stage_revision", 0) + 1
+
+
 def _apply(settings: pg.Settings, scenario: str | None = None) -> None:
-    for name, value in pg.widget_values(settings).items():
+    for name, value in pg.widget_values(settings, stage=False).items():
         st.session_state[name] = value
+    _set_stage(StageControls.from_values(settings.values))
     st.session_state.pg_cells = dict(settings.cells)
     st.session_state.pg_editor += 1
     st.session_state.pg_scenario = scenario
@@ -93,11 +111,6 @@ def _clear_cells() -> None:
 def _on_reseed() -> None:
     st.session_state.seed = (st.session_state.seed + 1) % (pg.PARAMS["seed"].hi + 1)
     _clear_cells()
-
-
-def _on_step(delta: int) -> None:
-    steps = st.session_state.steps + delta if delta else 0
-    st.session_state.steps = int(min(max(steps, 0), pg.MAX_STEPS))
 
 
 def _on_key_mode() -> None:
@@ -158,10 +171,6 @@ def _button(label: str, key: str, icon: str, on_click, *args: Any, help: str | N
             disabled: bool = False) -> None:
     st.button(label, key=key, icon=icon, on_click=on_click, args=args, width="stretch",
               help=help, disabled=disabled)
-
-
-def _chart(fig, name: str) -> None:
-    st.plotly_chart(fig, key=f"pg_fig_{name}", config=PLOTLY_CONFIG, theme=None)
 
 
 def _explain(text: str) -> None:
@@ -227,38 +236,6 @@ def _key_controls(v: dict[str, Any]) -> None:
     _explain(pg.NOTES["key"])
 
 
-def _previous_controls(v: dict[str, Any]) -> None:
-    st.markdown("**Previous focus** $w_{t-1}$")
-    if _widget(v, "prev", horizontal=True) == "onehot":
-        _widget(v, "prow")
-    _widget(v, "steps")
-    _button("Apply again", "pg_apply_again", ":material/redo:", _on_step, 1,
-            help="Use this step's result w as the next w(t−1): t + 1.")
-    _button("Restart at t = 0", "pg_restart", ":material/first_page:", _on_step, 0)
-
-
-def _stage_controls(v: dict[str, Any], columns: list) -> None:
-    """One column of controls per stage, above the panel it changes."""
-    with columns[0]:
-        _previous_controls(v)
-    with columns[1]:
-        st.markdown("**① Content** $w^c$")
-        _widget(v, "beta")
-    with columns[2]:
-        st.markdown("**② Interpolation** $w^g$")
-        _widget(v, "g")
-    with columns[3]:
-        st.markdown("**③ Shift** $\\tilde w$")
-        radius = int(_widget(v, "R"))
-        kernel = st.columns(1 if radius == 1 else 2)
-        for i, offset in enumerate(range(-radius, radius + 1)):
-            with kernel[i % len(kernel)]:
-                _widget(v, pg.kernel_param(offset))
-    with columns[4]:
-        st.markdown("**④ Sharpening** $w$")
-        _widget(v, "gamma")
-
-
 def _read_text() -> None:
     st.latex(pg.READ_LATEX)
     st.caption("eq. 2")
@@ -274,27 +251,21 @@ def _write_controls(v: dict[str, Any]) -> None:
     _explain(pg.NOTES["write"])
 
 
-def _readouts(columns: list, result: pg.Result, figs: dict) -> None:
-    """Under each stage's control: its live numbers (and the kernel, under the shift's)."""
-    live = pg.readouts(result)
-    for column, stage in zip(columns[1:], CONTROLLED, strict=True):
-        with column:
-            if stage == "shifted":
-                if sum(pg.raw_kernel(result.settings)) <= 0:
-                    st.caption("All weights are 0: using the identity kernel s(0) = 1.")
-                _chart(figs["kernel"], "kernel")
-            st.caption(live[stage])
-
-
-def _stage_panels(columns: list, result: pg.Result, figs: dict) -> None:
-    for column, stage in zip(columns, result.stages, strict=True):
-        with column:
-            st.markdown(f"{pg.STAGE_HEADERS[stage]} · {pg.STAGE_EQUATION[stage]}")
-            _chart(figs[stage], stage)
-            latex = (pg.previous_latex(result.settings) if stage == "previous"
-                     else pg.STAGE_LATEX[stage])
-            st.latex(r"\small " + latex)
-            _explain(pg.STAGE_TEXT[stage])
+def _stage_panel(v: dict[str, Any]) -> StageControls:
+    """The four addressing stages, computed and drawn in the browser (the memory and key go to
+    it as data). Returns the stage controls to use: the released values in the run a release
+    caused (the panel was given the session's, which it already shows), else the session's."""
+    cells = tuple(sorted(st.session_state.pg_cells.items()))
+    settings = pg.Settings({**pg.DEFAULTS, **v}, cells).updated()
+    memory = pg.build_memory(settings)
+    controls = addressing_panel(
+        memory, pg.build_key(settings, memory), st.session_state.pg_stage,
+        row_labels=pg.row_labels(settings), key="pg_panel", channel=CHANNEL,
+        texts=pg.STAGE_TEXT, classroom=v["classroom"],
+        revision=0,
+    )
+    st.session_state.pg_stage = controls
+    return controls
 
 
 def _cell_editor(result: pg.Result) -> None:
@@ -323,7 +294,7 @@ def _cell_editor(result: pg.Result) -> None:
 
 @st.fragment
 def playground() -> None:
-    """Controls first, each section in its place; then one computation fills every figure in
+    """Controls first, each section in its place; then one computation fills the figures in
     above (the memory figure shows the key, known only once every control has been read)."""
     v: dict[str, Any] = {}
     _header(v)
@@ -336,9 +307,8 @@ def playground() -> None:
         _key_controls(v)
 
     st.subheader("2 · The four addressing stages", divider="gray")
-    controls = st.columns(5, gap="medium")
-    _stage_controls(v, controls)
-    panels = st.columns(5, gap="medium")
+    _explain(pg.NOTES["stages"])
+    v.update(_stage_panel(v).as_values())
 
     st.subheader("3 · Reading with w", divider="gray")
     read_fig, read_text = st.columns([2.6, 1.4], gap="large")
@@ -352,20 +322,20 @@ def playground() -> None:
 
     cells = tuple(sorted(st.session_state.pg_cells.items()))
     result = pg.compute(pg.Settings({**pg.DEFAULTS, **v}, cells))
-    figs = build_figures(result)
     st.session_state.pg_last_key = tuple(float(x) for x in result.key)
-    _readouts(controls, result, figs)
-    _stage_panels(panels, result, figs)
+    labels = {"row_labels": result.row_labels, "column_labels": result.column_labels}
     with mem_figure:
         st.markdown("**Memory M** with the key on top and `cos(k, M(i))` per row")
-        _chart(figs["memory"], "memory")
+        plotly_figure(memory_figure(result), key="pg_memory")
         with st.expander("Edit memory cells", icon=":material/edit:"):
             _cell_editor(result)
     _sync_url(result.settings)
     with read_fig:
-        _chart(figs["read"], "read")
+        live_read_figure(result.memory, result.sharpened, result.read, key="pg_read",
+                         channel=CHANNEL, **labels)
     with write_fig:
-        _chart(figs["write"], "write")
+        live_write_figure(result.memory, result.written, result.sharpened, result.erase,
+                          result.add, key="pg_write", channel=CHANNEL, **labels)
 
 
 ensure_app_navigation()

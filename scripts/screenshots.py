@@ -73,6 +73,7 @@ def main() -> None:
                 for query, name in STEPPER_SHOTS:
                     page.goto(f"{url}/stepper{query}")
                     settle(page)
+                    page.wait_for_selector(".ntm-tp[data-ready=true]", timeout=120_000)
                     page.screenshot(path=out / name)
                     if name == "stepper-mid-episode.png":
                         full(page, out / "stepper-mid-episode-full.png")

@@ -96,3 +96,33 @@ def test_assets_ship_and_expose_the_pure_function():
     assert "export default function" in js and "globalThis.ntmAddressing" in js
     assert "http://" not in js.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in js and "@import" not in ap.asset("addressing.css")
+
+
+def test_the_panel_draws_with_the_plotly_package_and_shares_its_weighting(monkeypatch):
+    """The component's JavaScript starts with the loader of the plotly package's Plotly.js (its
+    version pinned), and its data names the channel and the memory's token that the live read
+    and write figures of the same state carry."""
+    from plotly.offline import get_plotlyjs_version
+
+    from ntm.app import live_figures, plotly_js
+
+    assert get_plotlyjs_version() == plotly_js.VERSION
+    assert f"const PLOTLY_VERSION = {plotly_js.VERSION!r}" in plotly_js.LOADER_JS
+    mounted = {}
+    monkeypatch.setattr(ap, "_component", lambda: lambda **kw: mounted.update(kw))
+    memory = np.random.default_rng(1).normal(size=(8, 3))
+    addressing_panel(memory, memory[2], key="p", channel="lesson", texts={"gated": "**g**",
+                                                                          "bogus": "x"},
+                     classroom=True)
+    data = mounted["data"]
+    assert data["channel"] == "lesson" and data["classroom"] is True
+    assert data["texts"] == {"gated": "**g**"}  # stages only
+    w = np.full(8, 1 / 8)
+    read = live_figures.read_data(memory, w, w @ memory, channel="lesson")
+    write = live_figures.write_data(memory, memory, w, np.ones(3), np.zeros(3), channel="lesson")
+    assert data["token"] == read["token"] == write["token"] == ap.memory_token(memory.tolist())
+    assert ap.memory_token(memory + 1e-9) != data["token"]
+    # The read figure keeps its shape as w changes: always min(3, N) rows.
+    assert len(read["figure"]["data"][0]["y"]) == live_figures.READ_ROWS
+    one_hot = np.eye(8)[0]
+    assert len(live_figures.read_data(memory, one_hot, memory[0])["figure"]["data"][0]["y"]) == 3

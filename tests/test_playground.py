@@ -54,7 +54,7 @@ def test_valid_query_values_are_used():
         ({"gamma": "-5"}, "gamma", 1.0, "below the minimum"),
         ({"N": "100000"}, "N", 128, "above the maximum"),
         ({"N": "3"}, "N", 8, "below the minimum"),
-        ({"beta": "8"}, "beta", 7.0, "nearest"),
+        ({"beta": "-1"}, "beta", 0.0, "below the minimum"),
         ({"beta": "1e9"}, "beta", 100.0, "above the maximum"),
         ({"g": "nan"}, "g", 0.8, "not a number"),
         ({"g": "inf"}, "g", 0.8, "not a number"),
@@ -70,6 +70,13 @@ def test_bad_query_values_are_clamped_or_ignored_with_a_notice(query, name, valu
     assert s[name] == value
     assert len(notices) == 1 and words in notices[0]
     assert f"`{name}=" in notices[0]
+
+
+def test_beta_and_gamma_are_continuous():
+    """The panel's β and γ sliders are continuous: any value in range is used as given."""
+    s, notices, _ = pg.parse_query({"beta": "8", "gamma": "3.3"})
+    assert notices == [] and (s["beta"], s["gamma"]) == (8.0, 3.3)
+    assert pg.to_query(s) == {"beta": "8", "gamma": "3.3"}
 
 
 def test_garbage_from_the_issue_gives_three_notices_and_valid_settings():

@@ -18,10 +18,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_playground_app import STAGES, stages, widget
+from test_playground_app import STAGES, stage_controls, stages, widget
 
 from ntm import playground as pg
 from ntm import urlcheck
+from ntm.app.trace_player import COMPONENT_NAME
+from ntm.stepper.player import unpack
 
 PAGES = Path(__file__).resolve().parents[1] / "pages"
 
@@ -125,7 +127,7 @@ def test_playground_page_with_every_parameter_bad(kind):
     at = run_page("playground.py", query)
     settings, notices, _ = pg.parse_query(query)
     _check_playground(at, PLAYGROUND_PARAMS)
-    assert widget(at, "beta").value == settings["beta"]
+    assert stage_controls(at).beta == settings["beta"]  # the panel's control, as parsed
     assert widget(at, "N").value == settings.rows
 
 
@@ -150,7 +152,7 @@ def test_playground_page_with_every_parameter_repeated(kind):
 
 def test_playground_repeated_good_value_uses_the_last():
     at = run_page("playground.py", {"beta": ["5", "50"], "g": ["0.1", "0.3"]})
-    assert widget(at, "beta").value == 50.0 and widget(at, "g").value == 0.3
+    assert stage_controls(at).beta == 50.0 and stage_controls(at).g == 0.3
     assert "`beta` is given 2 times" in warnings(at)
 
 
@@ -160,8 +162,16 @@ STEPPER_PARAMS = ["model", "device", "input", "seed", "length", "repeats", "item
 STEPPER_DEFAULTS = {"seed": 1, "length": 20}  # with the tiny copy model of tests/conftest.py
 
 
+def player_header(at: AppTest) -> dict:
+    """The header of the trace player's payload: what the browser opens with."""
+    (mounted,) = [e for e in at.get("bidi_component") if e.proto.component_name == COMPONENT_NAME]
+    return unpack(mounted.proto.bytes)[0]
+
+
 def heading(at: AppTest) -> str:
-    return next(m.value for m in at.markdown if m.value.startswith("#### t = "))
+    """The player's heading at the step it opens at."""
+    header = player_header(at)
+    return f"#### t = {header['start']} of {header['steps'] - 1}"
 
 
 def _check_stepper(at: AppTest, names: list[str]) -> None:
@@ -172,7 +182,7 @@ def _check_stepper(at: AppTest, names: list[str]) -> None:
     assert at.number_input(key="seed").value == STEPPER_DEFAULTS["seed"]
     assert at.number_input(key="length").value == STEPPER_DEFAULTS["length"]
     assert at.selectbox(key="model").value == "copy"
-    assert len(at.get("plotly_chart")) >= 8
+    assert len(player_header(at)["figures"]) >= 8
     # the unusable values are gone from the link, so it reopens what is shown
     assert not set(at.query_params) & set(STEPPER_PARAMS), at.query_params
 

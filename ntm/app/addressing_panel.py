@@ -2,10 +2,13 @@
 
 :func:`addressing_panel` mounts one component (no iframe) that holds the stage controls
 (previous focus, ``β``, ``g``, the shift kernel, ``γ``) and draws ``w(t−1)``, ``wᶜ``, ``wᵍ``,
-``w̃`` and ``w`` as heatmap columns. Its JavaScript (``components/addressing.js``) ports
-:mod:`ntm.addressing` to float64 with the same numerics, so every input event while a control is
-dragged redraws the five panels in the page without a server round trip. The server hears from
-it only when a gesture ends: one message with the new :class:`StageControls`.
+``w̃`` and ``w`` as the heatmap columns of one Plotly figure (Plotly.js from the installed
+``plotly`` package, served by this server: :mod:`ntm.app.plotly_js`). Its JavaScript
+(``components/addressing.js``) ports :mod:`ntm.addressing` to float64 with the same numerics, so
+every input event while a control is dragged restyles the figure in the page without a server
+round trip. The server hears from it only when a gesture ends: one message with the new
+:class:`StageControls`. Every frame's ``w`` is also shared in the page under the panel's
+``channel``, for the live read and write figures (:mod:`ntm.app.live_figures`).
 
 The memory and the key stay on the server and reach the component as data::
 
@@ -20,6 +23,7 @@ Everything the component needs ships in this package: nothing is loaded from the
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -29,6 +33,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from ntm.app.plotly_js import LOADER_JS
 from ntm.figures.style import ARGMAX_COLOR, GRID_COLOR, WEIGHTING_COLORSCALE
 
 COMPONENT_NAME = "ntm_addressing_panel"
@@ -166,7 +171,7 @@ def _component() -> Callable[..., Any]:
         COMPONENT_NAME,
         html='<div class="ntm-addressing-panel"></div>',
         css=asset("addressing.css"),
-        js=asset("addressing.js"),
+        js=LOADER_JS + asset("addressing.js"),
     )
 
 
@@ -176,11 +181,24 @@ def _matrix(memory: Any) -> np.ndarray:
     return np.asarray(memory, dtype=np.float64)
 
 
+def memory_token(memory: Any) -> str:
+    """A short fingerprint of a memory: the panel and the live figures of one page state carry
+    the same one, so a figure never mixes a weighting with another memory's rows."""
+    return hashlib.sha1(np.ascontiguousarray(_matrix(memory)).tobytes()).hexdigest()[:16]
+
+
+STAGES = ("previous", "content", "gated", "shifted", "sharpened")
+
+
 def panel_data(
     memory: Any,
     k: Any,
     controls: StageControls,
     row_labels: Sequence[str] | None = None,
+    channel: str = "addressing",
+    texts: Mapping[str, str] | None = None,
+    classroom: bool = False,
+    revision: int = 0,
 ) -> dict[str, Any]:
     """What the component receives: plain JSON (floats round-trip exactly)."""
     mem = _matrix(memory)
@@ -202,6 +220,11 @@ def panel_data(
         "colorscale": [[float(t), c] for t, c in WEIGHTING_COLORSCALE],
         "argmaxColor": ARGMAX_COLOR,
         "gridColor": GRID_COLOR,
+        "channel": channel,
+        "token": memory_token(mem),
+        "texts": {k: str(v) for k, v in (texts or {}).items() if k in STAGES},
+        "classroom": bool(classroom),
+        "revision": int(revision),
     }
 
 
@@ -212,6 +235,10 @@ def addressing_panel(
     *,
     row_labels: Sequence[str] | None = None,
     key: str = "addressing_panel",
+    channel: str = "addressing",
+    texts: Mapping[str, str] | None = None,
+    classroom: bool = False,
+    revision: int = 0,
     on_release: Callable[[], None] | None = None,
 ) -> StageControls:
     """Mount the live addressing panel; return the stage controls to use from now on.
@@ -219,7 +246,14 @@ def addressing_panel(
     ``memory`` is ``(N, M)`` (numpy, torch or nested lists; N >= 3), ``k`` the key ``(M,)``,
     ``controls`` the values the server holds (defaults if ``None``), ``row_labels`` optional
     names of the rows (shown on hover and in the text alternatives). ``key`` is the Streamlit
-    element key: keep it stable so the panel is updated in place, not remounted.
+    element key: keep it stable so the panel is updated in place, not remounted. ``channel``
+    names the live weighting that the figures of :mod:`ntm.app.live_figures` follow.
+    ``texts`` replaces a stage's explanation (by stage name, ``**bold**`` allowed);
+    ``classroom`` hides the explanations, as the playground's classroom mode does.
+    ``revision`` counts the times the server set ``controls`` itself (a reset, a scenario, a
+    link): when it changes, the panel takes ``controls`` even if they equal what it was sent
+    before. (The run a release causes still sends the controls the panel had before it, as
+    they were mounted before the release was read; the panel keeps its own.)
 
     While a control is dragged the browser recomputes and redraws everything itself and sends
     nothing. When the gesture ends it sends one message; in the script run that message causes
@@ -228,7 +262,7 @@ def addressing_panel(
     clamped to the memory's size, so a reset or a link on the server always wins.
     """
     controls = controls or StageControls()
-    data = panel_data(memory, k, controls, row_labels)
+    data = panel_data(memory, k, controls, row_labels, channel, texts, classroom, revision)
     rows = len(data["memory"])
     result = _component()(
         key=key,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import plotly
 import streamlit.components.v1 as components
+from plotly.offline import get_plotlyjs_version
 
 FOLDER = Path(plotly.__file__).resolve().parent / "package_data"
 # Registering happens when this module is imported; the component is never mounted.
@@ -21,18 +22,35 @@ _REGISTERED = components.declare_component("plotly_js", path=str(FOLDER))
 #: The script's address relative to the app's root (any ``server.baseUrlPath`` included).
 SCRIPT_PATH = f"component/{_REGISTERED.name}/plotly.min.js"
 
-#: JavaScript for a component's source: ``loadPlotly()`` resolves to ``window.Plotly``, adding
-#: the script tag once per page however many components ask. Prepend it to a component's JS.
-LOADER_JS = f"const PLOTLY_SCRIPT_PATH = {SCRIPT_PATH!r};\n" + """
+#: The Plotly.js version the ``plotly`` package ships (the one the components draw with).
+VERSION = get_plotlyjs_version()
+
+#: JavaScript for a component's source: ``loadPlotly()`` resolves to the package's Plotly.js,
+#: adding the script tag once per page however many components ask. Prepend it to a component's
+#: JS. Another copy on the page (Streamlit's ``st.plotly_chart`` sets ``window.Plotly`` to its
+#: own build) is never used in its place: the instance the script tag defines is kept aside as
+#: ``window.__ntmPlotly`` the moment it loads, and its version is checked.
+LOADER_JS = f"const PLOTLY_SCRIPT_PATH = {SCRIPT_PATH!r};\nconst PLOTLY_VERSION = {VERSION!r};\n" + """
 function loadPlotly() {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (window.__ntmPlotly) return Promise.resolve(window.__ntmPlotly);
   if (!window.__ntmPlotlyPromise) {
     window.__ntmPlotlyPromise = new Promise((resolve, reject) => {
       const script = document.createElement("script");
       // The app's root: the page URL up to Streamlit's page segment (baseUrlPath kept).
       const root = new URL(".", document.baseURI);
       script.src = new URL(PLOTLY_SCRIPT_PATH, root).href;
-      script.onload = () => resolve(window.Plotly);
+      script.onload = () => {
+        // The load event follows the script's own execution in the same task: this is the
+        // instance it defined, whatever window.Plotly held before.
+        const Plotly = window.Plotly;
+        if (!Plotly || Plotly.version !== PLOTLY_VERSION) {
+          window.__ntmPlotlyPromise = null;
+          reject(new Error(`expected Plotly.js ${PLOTLY_VERSION} from ${script.src}`));
+          return;
+        }
+        window.__ntmPlotly = Plotly;
+        resolve(Plotly);
+      };
       script.onerror = () => {
         window.__ntmPlotlyPromise = null;
         reject(new Error("could not load Plotly.js from " + script.src));

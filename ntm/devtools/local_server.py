@@ -35,12 +35,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, log: Path | None = None) -> subprocess.Popen:
-    """``streamlit run explorer_app.py`` on 127.0.0.1:``port``; output to ``log`` or a pipe."""
+def start_server(port: int, log: Path | None = None, script: Path | None = None) -> subprocess.Popen:
+    """``streamlit run explorer_app.py`` (or ``script``) on 127.0.0.1:``port``; output to
+    ``log`` or a pipe."""
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     out = log.open("w") if log is not None else subprocess.PIPE
     return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "explorer_app.py"),
+        [sys.executable, "-m", "streamlit", "run", str(script or ROOT / "explorer_app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true", "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,

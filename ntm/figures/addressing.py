@@ -240,21 +240,23 @@ def read_figure(
     read_vector: Any,
     *,
     top: int = 3,
+    min_weight: float = 0.005,
     row_labels: Sequence[str] | None = None,
     column_labels: Sequence[str] | None = None,
     height: int | None = None,
 ) -> go.Figure:
     """The read (eq. 2) ``r = sum_i w(i) M(i)``: the rows it mixes above, ``r`` as bars below.
 
-    The (at most) ``top`` rows with the largest weights, of those with weight >= 0.005, are drawn
-    as a heatmap (their weight in the row label); the read vector sits underneath as one bar
-    per column on the same x-axis.
+    The (at most) ``top`` rows with the largest weights, of those with weight >= ``min_weight``
+    (the largest always), are drawn as a heatmap (their weight in the row label); the read
+    vector sits underneath as one bar per column on the same x-axis. ``min_weight=0`` always
+    draws ``min(top, N)`` rows, so a figure that follows a changing ``w`` keeps its shape.
     """
     mem, w, r = as_array(memory), as_array(weighting), as_array(read_vector)
     n, m = mem.shape
     cols = _columns(column_labels, m)
     order = np.argsort(-w, kind="stable")[: min(top, n)]
-    order = order[(w[order] >= 0.005) | (np.arange(len(order)) == 0)]  # rows that contribute
+    order = order[(w[order] >= min_weight) | (np.arange(len(order)) == 0)]  # rows that count
     names = [f" {row_labels[i]}" if row_labels is not None else "" for i in order]
     labels = [f"row {i}{name} · w={w[i]:.2f}" for name, i in zip(names, order, strict=True)]
     rest = float(1.0 - w[order].sum())

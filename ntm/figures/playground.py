@@ -23,14 +23,22 @@ STAGE_SYMBOLS = {
 }
 
 
+def memory_figure(result: Any) -> go.Figure:
+    """The memory with the key on top and ``cos(k, M(i))`` beside every row (the rows the key
+    was made from outlined)."""
+    return memory_heatmap(result.memory, key=result.key, similarity=result.similarity,
+                          row_labels=result.row_labels, column_labels=result.column_labels,
+                          mark_rows=list(result.key_rows))
+
+
 def build_figures(result: Any) -> dict[str, go.Figure]:
-    """Every figure of the playground, by name: ``memory``, ``kernel``, the five stages
-    (``previous`` … ``sharpened``), ``read`` and ``write``."""
+    """Every figure of the playground state as the server draws it, by name: ``memory``,
+    ``kernel``, the five stages (``previous`` … ``sharpened``), ``read`` and ``write``. (The
+    page itself draws the stages, the read and the write live in the browser:
+    :mod:`ntm.app.addressing_panel`, :mod:`ntm.app.live_figures`.)"""
     rows, cols = result.row_labels, result.column_labels
     figs = {
-        "memory": memory_heatmap(result.memory, key=result.key, similarity=result.similarity,
-                                 row_labels=rows, column_labels=cols,
-                                 mark_rows=list(result.key_rows)),
+        "memory": memory_figure(result),
         "kernel": kernel_bar(result.kernel, height=180),
     }
     n = len(result.memory)

@@ -18,10 +18,10 @@ MAX_RADIUS = 3  #: R
 MAX_STEPS = 64
 CELL_LIMIT = 10.0  #: edited memory cells are clamped to [-CELL_LIMIT, CELL_LIMIT]
 
-#: Key strength: a log-like grid so 0.5 and 50 are both one notch away.
+#: Key strength: landmarks of its log-like slider (the slider itself is continuous, 0 .. 100).
 BETA_VALUES = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0, 15.0,
                20.0, 30.0, 40.0, 50.0, 70.0, 100.0)
-#: Sharpening exponent, 1 .. 50, finer near 1 where it matters most.
+#: Sharpening exponent: landmarks of its slider (continuous, 1 .. 50, finer near 1).
 GAMMA_VALUES = (1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0,
                 30.0, 40.0, 50.0)
 
@@ -117,12 +117,12 @@ def _params() -> dict[str, Param]:
         _unit("noise", 0.2, "Noise σ", "k = row + σ·ε with ε ~ N(0, 1), seeded by the memory seed."),
         *(Param(key_param(c), 0.0, "float", -1.0, 1.0, label=f"k[{c}]", step=_SLIDER_STEP)
           for c in range(MAX_WIDTH)),
-        Param("beta", 10.0, "grid", 0.0, 100.0, choices=BETA_VALUES, label="Key strength β",
+        Param("beta", 10.0, "float", 0.0, 100.0, label="Key strength β",
               help="β > 0; from the controller through softplus."),
         _unit("g", 0.8, "Gate g", "g ∈ (0, 1); from the controller through a sigmoid."),
         Param("R", 1, "int", 1, MAX_RADIUS, label="Shift range R"),
         *(_kernel_weight(d) for d in range(-MAX_RADIUS, MAX_RADIUS + 1)),
-        Param("gamma", 2.0, "grid", 1.0, 50.0, choices=GAMMA_VALUES, label="Sharpening γ",
+        Param("gamma", 2.0, "float", 1.0, 50.0, label="Sharpening γ",
               help="γ ≥ 1; from the controller through 1 + softplus."),
         _choice("prev", "onehot", PREVIOUS_MODES, "Start from", "radio"),
         Param("prow", 0, "int", 0, MAX_ROWS - 1, rows=True, label="Focus row j"),
@@ -139,6 +139,10 @@ def _params() -> dict[str, Param]:
 
 PARAMS: dict[str, Param] = _params()
 DEFAULTS: dict[str, Any] = {name: p.default for name, p in PARAMS.items()}
+#: The settings the addressing panel holds in the browser (previous focus, β, g, R, the
+#: kernel's raw weights, γ): no server widget; they reach the server when a control is released.
+STAGE_PARAMS = ("prev", "prow", "steps", "beta", "g", "R",
+                *(kernel_param(d) for d in range(-MAX_RADIUS, MAX_RADIUS + 1)), "gamma")
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,8 @@ def active(settings: Settings, name: str) -> bool:
     return True
 
 
-def widget_values(settings: Settings) -> dict[str, Any]:
-    """The value of every widget currently shown, by key (= query parameter name)."""
-    return {k: v for k, v in settings.values.items() if active(settings, k)}
+def widget_values(settings: Settings, *, stage: bool = True) -> dict[str, Any]:
+    """The value of every control currently shown, by key (= query parameter name);
+    ``stage=False`` leaves out the addressing panel's (:data:`STAGE_PARAMS`)."""
+    return {k: v for k, v in settings.values.items()
+            if active(settings, k) and (stage or k not in STAGE_PARAMS)}

@@ -79,6 +79,10 @@ NOTES = {
     "memory": "Each row stores one thing (a voice, a drink). Rows are the memory locations the "
     "weightings below range over.",
     "key": "The controller emits k through tanh, so each component lies in (−1, 1).",
+    "stages": "Each column is one stage of the head's addressing, left to right; the control "
+    "above a column changes it and every stage after it. The stages are computed exactly in your "
+    "browser (the same numerics as the library) while you drag; the link saves the values when "
+    "you let go.",
     "read": "The head reads a weighted mix of the rows, not one row: an unfamiliar voice that "
     "sounds like your cousin and a bit like your brother recalls a blend of both. "
     "The bars are r, one per column; above them the rows with the most weight.",

@@ -26,15 +26,25 @@ SCREENSHOT = Path(os.environ.get("NTM_PANEL_SCREENSHOT", "/tmp/addressing_panel.
 STAGES = ("previous", "content", "gated", "shifted", "sharpened")
 ALT_TEXT = re.compile(r"^(w\(t−1\)|wᶜ|wᵍ|w̃|w): max row \d+, [01]\.\d\d")
 
-#: Counts the distinct weightings a stage panel shows, redraw by redraw (installed in the page;
-#: the panel lives in a shadow root, so the svg is handed in).
-RECORD_JS = """svg => {
-    const seen = new Set([JSON.stringify(Array.from(svg.ntmWeights))]);
+#: Counts the distinct weightings the stage figure shows, restyle by restyle: the Plotly figure's
+#: own data, read at every ``plotly_restyle`` event (installed in the page; the panel lives in a
+#: shadow root, so the stage's element is handed in).
+RECORD_JS = """alt => {
+    const figure = alt.getRootNode().querySelector(".plotly-figure");
+    const trace = ["previous", "content", "gated", "shifted", "sharpened"].indexOf(alt.dataset.stage);
+    const now = () => JSON.stringify(figure.data[0].z.map(row => row[trace]));
+    const seen = new Set([now()]);
     window.__panelChanges = 0;
-    new MutationObserver(() => {
-        const now = JSON.stringify(Array.from(svg.ntmWeights));
-        if (!seen.has(now)) { seen.add(now); window.__panelChanges++; }
-    }).observe(svg, {attributes: true, attributeFilter: ["data-frame"]});
+    figure.on("plotly_restyle", () => {
+        if (!seen.has(now())) { seen.add(now()); window.__panelChanges++; }
+    });
+}"""
+
+#: A stage's column of the figure's heatmap (rows top to bottom).
+FIGURE_Z_JS = """alt => {
+    const figure = alt.getRootNode().querySelector(".plotly-figure");
+    const trace = ["previous", "content", "gated", "shifted", "sharpened"].indexOf(alt.dataset.stage);
+    return figure.data[0].z.map(row => row[trace]);
 }"""
 
 
@@ -65,7 +75,7 @@ class Session:
         self.sent: list = []
         page.on("websocket", lambda ws: ws.on("framesent", lambda frame: self.sent.append(frame)))
         page.goto(f"{url}/?{query}")
-        page.wait_for_selector("svg.heatmap[data-stage=sharpened][aria-label]", timeout=60_000)
+        page.wait_for_selector(".ntm-ap-root[data-plotted]", timeout=60_000)
         self.wait_state(lambda s: s["runs"] >= 1)
         self.settle()
 
@@ -94,14 +104,18 @@ class Session:
             if len(self.sent) == before:
                 return
 
-    def svg(self, stage: str):
-        return self.page.locator(f"svg.heatmap[data-stage={stage}]")
+    def stage(self, stage: str):
+        """A stage's element: its text alternative and its place in the figure."""
+        return self.page.locator(f"div.heatmap[data-stage={stage}]")
 
     def weights(self, stage: str) -> list[float]:
-        return self.svg(stage).evaluate("svg => Array.from(svg.ntmWeights)")
+        return self.stage(stage).evaluate("alt => Array.from(alt.ntmWeights)")
+
+    def figure_z(self, stage: str) -> list[float]:
+        return self.stage(stage).evaluate(FIGURE_Z_JS)
 
     def record(self, stage: str) -> None:
-        self.svg(stage).evaluate(RECORD_JS)
+        self.stage(stage).evaluate(RECORD_JS)
 
     def changes(self) -> int:
         return self.page.evaluate("() => window.__panelChanges")
@@ -128,11 +142,12 @@ def test_holding_an_arrow_key_redraws_live_and_reports_once(session):
         s.page.keyboard.down("ArrowRight")
         s.page.wait_for_timeout(30)
     live = s.changes()
-    assert live >= 10, f"the content panel changed only {live} times while the key was held"
+    assert live >= 10, f"the content figure changed only {live} times while the key was held"
     assert len(s.sent) == sent, "a websocket message was sent while the key was held"
     assert s.state()["releases"] == 0
     beta = float(s.control("beta-number").input_value())
     assert beta > 10 and s.weights("content") != before
+    assert s.figure_z("content") == s.weights("content")  # the figure shows the exact weights
 
     s.page.keyboard.up("ArrowRight")
     state = s.wait_state(lambda st: st["releases"] == 1)
@@ -158,7 +173,7 @@ def test_dragging_a_slider_with_the_mouse_redraws_live_and_reports_once(session)
         s.page.mouse.move(box["x"] + 8 + i * (box["width"] - 16) / 30, y)
         s.page.wait_for_timeout(25)
     live = s.changes()
-    assert live >= 10, f"the w panel changed only {live} times during the drag"
+    assert live >= 10, f"the w figure changed only {live} times during the drag"
     assert len(s.sent) == sent, "a websocket message was sent during the drag"
     s.page.mouse.up()
     state = s.wait_state(lambda st: st["releases"] == 1)
@@ -174,7 +189,7 @@ def test_typing_apply_again_and_restart_each_report_once(session):
     sent = len(s.sent)
     field = s.control("beta-number")
     field.fill("42")  # live while typing: the panel follows before Enter
-    assert s.svg("content").get_attribute("aria-label").startswith("wᶜ: max row")
+    assert s.stage("content").get_attribute("aria-label").startswith("wᶜ: max row")
     field.press("Enter")
     state = s.wait_state(lambda st: st["releases"] == 1)
     assert state["controls"]["beta"] == 42.0
@@ -205,9 +220,9 @@ def test_labels_focus_and_text_alternatives(session):
     )
     assert unlabelled == []
     for stage in STAGES:
-        label = s.svg(stage).get_attribute("aria-label")
+        label = s.stage(stage).get_attribute("aria-label")
         assert ALT_TEXT.match(label), label
-    assert s.svg("sharpened").get_attribute("aria-label").startswith("w: max row ")
+    assert s.stage("sharpened").get_attribute("aria-label").startswith("w: max row ")
 
     # Keyboard: Tab moves to the number field, the focus ring shows, arrows change the value.
     s.control("gamma").focus()
@@ -227,12 +242,33 @@ def test_labels_focus_and_text_alternatives(session):
     s.offline_ok()
 
 
+def test_hover_shows_the_exact_value(session):
+    """Hovering a cell of the figure names the row and the stage and gives its value to six
+    significant digits, as Plotly's hover label (in the panel's shadow root)."""
+    s = session
+    w = s.weights("sharpened")
+    row = max(range(len(w)), key=w.__getitem__)
+    box = s.stage("sharpened").bounding_box()
+    cell = (box["height"] - 8) / len(w)
+    sent = len(s.sent)
+    s.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 4 + (row + 0.5) * cell)
+    label = s.page.locator(".ntm-ap-root .hoverlayer .hovertext")
+    label.wait_for(timeout=10_000)
+    text = label.text_content()  # "row 5w = 0.882391": the label's two lines
+    match = re.fullmatch(r"row (\d+)w = ([0-9.e-]+)", text)
+    assert match and int(match[1]) == row, text
+    assert float(match[2]) == pytest.approx(w[row], rel=1e-5) and len(match[2]) >= 7, text
+    s.settle()
+    assert len(s.sent) == sent  # hovering sends nothing
+
+
 def test_large_memory_and_screenshot(page, panel_url):
     s = Session(page, panel_url, "N=128&M=20&seed=3")
     for stage in STAGES:
         w = s.weights(stage)
         assert len(w) == 128 and abs(sum(w) - 1) < 1e-9
-        assert ALT_TEXT.match(s.svg(stage).get_attribute("aria-label"))
+        assert s.figure_z(stage) == w
+        assert ALT_TEXT.match(s.stage(stage).get_attribute("aria-label"))
     s.offline_ok()
 
     s2 = Session(page, panel_url, "N=16&labels=1")
@@ -240,4 +276,4 @@ def test_large_memory_and_screenshot(page, panel_url):
     s2.page.wait_for_timeout(300)
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     s2.page.screenshot(path=str(SCREENSHOT), full_page=True)
-    assert "(item 5)" in s2.svg("content").get_attribute("aria-label")
+    assert "(item 5)" in s2.stage("content").get_attribute("aria-label")

@@ -7,9 +7,13 @@
 // exposed as window.ntmAddressing so the browser tests can prove it against PyTorch.
 //
 // Part 2 is a Streamlit components-v2 component (the default export). It draws the previous
-// focus and the four stages as SVG heatmap columns and redraws them on every `input` event,
-// throttled to animation frames. It talks to the server only on release: one
-// setTriggerValue("release", controls) per finished gesture, never while a control is held.
+// focus and the four stages as the heatmaps of one Plotly figure (the Plotly.js that the
+// installed plotly package ships, served by this server: loadPlotly() is prepended by
+// ntm/app/addressing_panel.py) and, on every `input` event throttled to animation frames,
+// restyles only what changed: the z of the stages that moved and their argmax outlines. It talks
+// to the server only on release: one setTriggerValue("release", controls) per finished gesture,
+// never while a control is held. Each frame's w is also published on window.ntmLive, where the
+// read and write figures further down the page (live_figures.js) pick it up.
 
 // ------------------------------------------------------------------------------------------
 // Part 1: exact arithmetic (float64)
@@ -255,10 +259,15 @@ const STAGES = [
   },
 ];
 
-const SVG_NS = "http://www.w3.org/2000/svg";
-/** Top margin of a stage column, room for the argmax outline around a thin first row. */
-const TOP = 3;
+/** Above and below the rows: room for the argmax outline around the first and last row (px). */
+const PAD_Y = 4;
 let instances = 0;
+
+function svgEl(tag, attrs = {}) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  return node;
+}
 
 function el(tag, attrs = {}, children = []) {
   const node = document.createElement(tag);
@@ -268,12 +277,6 @@ function el(tag, attrs = {}, children = []) {
     else node.setAttribute(k, v);
   }
   for (const c of children) node.append(c);
-  return node;
-}
-
-function svgEl(tag, attrs = {}) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
   return node;
 }
 
@@ -331,6 +334,52 @@ function colourTable(scale) {
   return { table, dark };
 }
 
+/** Whether two weightings hold the same numbers (a stage that did not change is not redrawn). */
+function sameArray(a, b) {
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Plotly.js puts its stylesheet in the document's head; the panel lives in a shadow root, where
+ * those rules do not reach. Adopt a copy of them there (once per root).
+ */
+function adoptPlotlyStyles(node) {
+  const root = node.getRootNode();
+  if (!(root instanceof ShadowRoot) || root.__ntmPlotlyStyles) return;
+  const rules = [];
+  for (const style of document.querySelectorAll('style[id^="plotly.js-style"]')) {
+    for (const rule of style.sheet?.cssRules || []) rules.push(rule.cssText);
+  }
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(rules.join("\n"));
+  root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+  root.__ntmPlotlyStyles = sheet;
+}
+
+/**
+ * The live weighting, shared with the read and write figures further down the page (they are
+ * other components on the same page): the latest value per channel, and an event per frame.
+ */
+function liveBus() {
+  if (!globalThis.ntmLive) {
+    globalThis.ntmLive = { latest: new Map(), events: new EventTarget() };
+  }
+  return globalThis.ntmLive;
+}
+
+function publishWeighting(channel, value) {
+  const bus = liveBus();
+  bus.latest.set(channel, value);
+  bus.events.dispatchEvent(new CustomEvent(channel, { detail: value }));
+}
+
+/** Text with **bold** parts, as DOM nodes (no HTML is parsed). */
+function richText(text) {
+  return String(text).split("**").map((part, i) => (i % 2 ? el("strong", { text: part }) : document.createTextNode(part)));
+}
+
 function sameControls(a, b) {
   return a !== null && b !== null && JSON.stringify(a) === JSON.stringify(b);
 }
@@ -344,6 +393,7 @@ class Panel {
     this.defaults = structuredClone(DEFAULTS);
     this.controls = structuredClone(DEFAULTS);
     this.lastIncoming = null; // the controls of the last data the server sent
+    this.revision = undefined; // the server's count of the times it set the controls itself
     this.sent = []; // controls reported but not yet echoed back by the server
     this.lastReported = null;
     this.memory = [[0]];
@@ -355,7 +405,10 @@ class Panel {
     this.keysHeld = new Set();
     this.pointerHeld = false;
     this.drawQueued = false;
+    this.colorscale = COLORSCALE;
     this.colours = colourTable(COLORSCALE);
+    this.channel = "playground";
+    this.token = "";
     this.argmaxColour = ARGMAX_COLOR;
     this.gridColour = GRID_COLOR;
     this.build();
@@ -371,6 +424,8 @@ class Panel {
   destroy() {
     window.removeEventListener("pointerup", this.onPointerUp);
     window.removeEventListener("pointercancel", this.onPointerUp);
+    this.resizer?.disconnect();
+    if (this.Plotly) this.Plotly.purge(this.figure);
   }
 
   // ---- building the DOM (once; the stage columns again when N changes) -------------------
@@ -457,7 +512,8 @@ class Panel {
     for (const stage of STAGES) {
       const live = el("p", { class: "live", "aria-live": "off" });
       const explain = el("p", { class: "explain", id: this.id(`${stage.id}-text`), text: stage.text });
-      const svg = svgEl("svg", {
+      // The stage's place in the one Plotly figure below: its text alternative and its data.
+      const alt = el("div", {
         role: "img",
         "aria-describedby": explain.id,
         class: "heatmap",
@@ -472,13 +528,23 @@ class Panel {
           el("span", { class: "eqn", text: `· ${stage.eqn}` }),
         ]),
         eq,
-        el("div", { class: "plot" }, [svg]),
+        el("div", { class: "plot" }, [alt]),
         live,
         explain,
       ]);
+      card.style.gridColumn = String(STAGES.indexOf(stage) + 1);
       grid.append(card);
-      this.cards[stage.id] = { card, svg, live, eq, cells: [], texts: [], titles: [], outline: null };
+      this.cards[stage.id] = { card, alt, live, eq, explain, text: stage.text };
     }
+    // One Plotly figure holds the five stage heatmaps: it lies over the cards' plot row, each
+    // subplot over its own card (one restyle per frame instead of five figures' worth).
+    this.rowNumbers = el("div", { class: "row-numbers" });
+    this.figure = el("div", { class: "plotly-figure" });
+    this.overlay = svgEl("svg", { class: "figure-overlay" });
+    this.cellValues = el("div", { class: "cell-values" });
+    grid.append(el("div", { class: "stage-figure", "aria-hidden": "true" }, [
+      this.rowNumbers, this.figure, this.overlay, this.cellValues,
+    ]));
 
     const legend = el("div", { class: "legend" }, [
       el("span", { class: "swatch", "aria-hidden": "true" }),
@@ -486,6 +552,7 @@ class Panel {
         text: "Colour = weight, from 0 (white) to 1 (dark red); the blue outline marks the largest weight. Hover a cell for its exact value.",
       }),
     ]);
+    legend.firstChild.append(el("span", { text: "0" }), el("span", { text: "1" }));
     this.legendSwatch = legend.firstChild;
     this.table = el("table", { class: "numbers" });
     const details = el("details", {}, [el("summary", { text: "The numbers as a table" }), this.table]);
@@ -494,74 +561,199 @@ class Panel {
     root.append(legend, details);
     this.host.replaceChildren(root);
     this.listen();
+    this.resizer = new ResizeObserver(() => this.queueGeometry());
+    this.resizer.observe(this.figure.parentElement);
+    loadPlotly().then(
+      (Plotly) => {
+        this.Plotly = Plotly;
+        adoptPlotlyStyles(this.host);
+        this.plotFigure();
+      },
+      (err) => {
+        this.root.dataset.error = String(err);
+      },
+    );
   }
 
-  /** (Re)build the N cells of every stage column; cheap, and only when N changes. */
+  /** Sizes for N rows: the cell height, and whether the values are written in the cells. */
   buildColumns(n) {
     this.n = n;
     const cell = n <= 16 ? 26 : n <= 32 ? 20 : Math.max(3, Math.floor(512 / n));
-    const showText = cell >= 20;
-    const labelW = 34;
-    const cellW = 120;
-    const width = labelW + cellW + 4;
-    const height = n * cell + 6;
-    const tickEvery = n <= 32 ? 1 : n <= 64 ? 8 : 16;
-    this.layout = { cell, showText, labelW, cellW };
+    this.layout = { cell, showText: cell >= 20, height: n * cell + 2 * PAD_Y };
     for (const stage of STAGES) {
-      const c = this.cards[stage.id];
-      const svg = c.svg;
-      svg.replaceChildren();
-      svg.setAttribute("width", width);
-      svg.setAttribute("height", height);
-      svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-      c.cells = [];
-      c.texts = [];
-      c.titles = [];
-      for (let i = 0; i < n; i++) {
-        const y = TOP + i * cell;
-        if (i % tickEvery === 0) {
-          const tick = svgEl("text", {
-            x: labelW - 6, y: y + cell / 2, class: "tick", "text-anchor": "end",
-            "dominant-baseline": "central", "aria-hidden": "true",
-          });
-          tick.textContent = String(i);
-          svg.append(tick);
-        }
-        const rect = svgEl("rect", {
-          x: labelW, y, width: cellW, height: cell,
-          stroke: n <= 64 ? this.gridColour : "none", "stroke-width": n <= 64 ? 1 : 0,
-        });
-        const title = svgEl("title");
-        rect.append(title);
-        svg.append(rect);
-        c.cells.push(rect);
-        c.titles.push(title);
-        if (showText) {
-          const t = svgEl("text", {
-            x: labelW + cellW / 2, y: y + cell / 2, class: "cell-text",
-            "text-anchor": "middle", "dominant-baseline": "central", "aria-hidden": "true",
-          });
-          svg.append(t);
-          c.texts.push(t);
+      this.cards[stage.id].alt.style.height = `${this.layout.height}px`;
+    }
+    this.figure.parentElement.style.height = `${this.layout.height}px`;
+    this.plotted = false;
+    if (this.Plotly) this.plotFigure();
+  }
+
+  /**
+   * Where the stage columns lie, in the figure's x units (pixels from its left edge, which is
+   * the first card's): column c spans cols[c], its card's width. The cards are equal grid
+   * columns, so the columns repeat every `pitch` pixels.
+   */
+  geometry() {
+    const box = this.figure.parentElement.getBoundingClientRect();
+    const width = Math.max(Math.round(box.width), 100);
+    const cols = STAGES.map((stage) => {
+      const r = this.cards[stage.id].alt.getBoundingClientRect();
+      const x0 = r.left - box.left;
+      return [x0, Math.max(x0 + 10, r.right - box.left)];
+    });
+    const pitch = (cols[4][0] - cols[0][0]) / 4 || cols[0][1] - cols[0][0] + 16;
+    return { width, cols, pitch };
+  }
+
+  /**
+   * The figure, built once per N and per width (never per frame): one heatmap holds the five
+   * stages as its five columns (N × 5, evenly spaced, so Plotly.js paints it as a 5 × N image)
+   * and one outline trace a rectangle per stage. A frame restyles z and the outline's y, in one
+   * call. What never changes is drawn over it once (drawOverlay); the row numbers and the values
+   * written in the cells (N ≤ 32) are HTML over the figure.
+   */
+  plotFigure() {
+    const n = this.n;
+    const { cell, showText, height } = this.layout;
+    const geo = this.geometry();
+    this.geo = geo;
+    const rows = Array.from({ length: n }, (_, i) => i);
+    const step = n <= 24 ? 1 : n <= 48 ? 2 : n <= 160 ? 16 : 32;
+    const background = getComputedStyle(this.root).getPropertyValue("--ap-bg").trim() || "#ffffff";
+    // The first frame goes into the figure itself: one render, not a render and a restyle.
+    const first = this.frameData();
+    const heat = {
+      type: "heatmap", z: first ? first.z : rows.map(() => STAGES.map(() => 0)),
+      x0: (geo.cols[0][0] + geo.cols[0][1]) / 2, dx: geo.pitch, y0: 0, dy: 1,
+      zmin: 0, zmax: 1, zauto: false, colorscale: this.colorscale, showscale: false,
+      text: rows.map((i) => STAGES.map(() => `row ${i}${this.label(i, " ")}`)),
+      customdata: rows.map(() => STAGES.map((stage) => stage.symbol)),
+      hovertemplate: "%{text}<br>%{customdata} = %{z:.6g}<extra></extra>",
+    };
+    const outline = { x: [], y: [] };
+    const inset = cell >= 12 ? 2 : 1;
+    this.layout.inset = cell >= 12 ? 2 : 0;
+    const values = [];
+    for (const [x0, x1] of geo.cols) {
+      outline.x.push(x0 + inset, x1 - inset, x1 - inset, x0 + inset, x0 + inset, null);
+      // The values written in the cells: text over the figure (it does not take the pointer).
+      if (showText) {
+        for (let i = 0; i < n; i++) {
+          values.push(el("span", {
+            style: `left: ${x0}px; width: ${x1 - x0}px; top: ${PAD_Y + i * cell}px; `
+              + `height: ${cell}px; line-height: ${cell}px`,
+          }));
         }
       }
-      // A frame keeps the column visible when every cell is white and has no grid lines.
-      svg.append(svgEl("rect", {
-        x: labelW, y: TOP, width: cellW, height: n * cell, fill: "none",
-        stroke: this.gridColour, "stroke-width": 1, "pointer-events": "none",
-      }));
-      // The argmax outline sits inside a tall cell, and around a thin one so its colour shows.
-      const inside = cell >= 12;
-      c.outlineOffset = inside ? 1.5 : -2;
-      c.outline = svgEl("rect", {
-        x: labelW + c.outlineOffset, width: cellW - 2 * c.outlineOffset,
-        height: cell - 2 * c.outlineOffset, fill: "none",
-        stroke: this.argmaxColour, "stroke-width": inside ? 3 : 1.5, class: "argmax",
-        "pointer-events": "none",
-      });
-      svg.append(c.outline);
-      c.lastArgmax = -1;
     }
+    this.cellValues.replaceChildren(...values);
+    this.valueSpans = values;
+    outline.y = this.outlineYs(first ? first.best : STAGES.map(() => -10));
+    const traces = [
+      heat,
+      {
+        type: "scatter", mode: "lines", ...outline, hoverinfo: "skip", showlegend: false,
+        cliponaxis: false, line: { color: this.argmaxColour, width: cell >= 12 ? 3 : 2 },
+      },
+    ];
+    this.drawOverlay(geo, n, cell, background);
+    const layout = {
+      width: geo.width,
+      height,
+      margin: { l: 0, r: 0, t: PAD_Y, b: PAD_Y, pad: 0 },
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: background,
+      font: { family: "Source Sans Pro, Source Sans 3, system-ui, sans-serif", size: 13, color: "#31333f" },
+      showlegend: false,
+      hovermode: "closest",
+      hoverlabel: { font: { size: 14 } },
+      dragmode: false,
+      // No axes to redraw per frame: the row numbers are HTML beside the figure.
+      xaxis: { visible: false, range: [0, geo.width], fixedrange: true },
+      yaxis: { visible: false, range: [n - 0.5, -0.5], fixedrange: true },
+    };
+    this.rowNumbers.replaceChildren(...rows.filter((i) => i % step === 0).map((i) => el("span", {
+      text: String(i), style: `top: ${PAD_Y + i * cell}px; height: ${cell}px; line-height: ${cell}px`,
+    })));
+    this.plotN = n;
+    this.drawn = first ? first.stages : null;
+    if (first && showText) this.writeValues(first.stages);
+    const done = this.Plotly.react(this.figure, traces, layout, {
+      displayModeBar: false, responsive: false, scrollZoom: false, doubleClick: false,
+      showAxisDragHandles: false,
+    });
+    this.plotted = true;
+    this.draw();
+    return done;
+  }
+
+  /**
+   * Static SVG over the figure, drawn once per N and width, never per frame: the page's
+   * background over the gaps between the cards (each heatmap column is a brick one pitch wide,
+   * centred on its card), grid lines between the rows (white cells stay visible) and a frame
+   * round each column. The argmax outline sits just inside the grid lines.
+   */
+  drawOverlay(geo, n, cell, background) {
+    const svg = this.overlay;
+    svg.setAttribute("width", geo.width);
+    svg.setAttribute("height", this.layout.height);
+    const top = PAD_Y;
+    const bottom = PAD_Y + n * cell;
+    const parts = [];
+    geo.cols.forEach(([x0, x1], c) => {
+      if (c + 1 < geo.cols.length) {
+        parts.push(svgEl("rect", {
+          x: x1, y: 0, width: geo.cols[c + 1][0] - x1, height: this.layout.height,
+          fill: background,
+        }));
+      }
+      let d = `M${x0 + 0.5},${top + 0.5}H${x1 - 0.5}V${bottom - 0.5}H${x0 + 0.5}Z`;
+      if (n <= 64) {
+        for (let i = 1; i < n; i++) d += `M${x0},${top + i * cell + 0.5}H${x1}`;
+      }
+      parts.push(svgEl("path", {
+        d, fill: "none", stroke: this.gridColour, "stroke-width": 1, "shape-rendering": "crispEdges",
+      }));
+    });
+    svg.replaceChildren(...parts);
+  }
+
+  /** The values in the cells (two decimals; blank below 0.005 so the focus stands out). */
+  writeValues(stages) {
+    const { dark } = this.colours;
+    let k = 0;
+    for (const w of stages) {
+      for (const v of w) {
+        const span = this.valueSpans[k++];
+        if (!span) return;
+        const text = v < 0.005 ? "" : v.toFixed(2);
+        if (span.textContent !== text) span.textContent = text;
+        const light = dark[Math.round(clamp(v, 0, 1) * 255)];
+        if (span.classList.contains("light") !== light) span.classList.toggle("light", light);
+      }
+    }
+  }
+
+  /** The outline trace's y: a rectangle round row best[c] in column c (nulls between). */
+  outlineYs(best) {
+    const d = 0.5 - this.layout.inset / this.layout.cell;
+    const y = [];
+    for (const b of best) y.push(b - d, b - d, b + d, b + d, b - d, null);
+    return y;
+  }
+
+  /** Keep each column over its card when the page's width changes (rebuilt, not per frame). */
+  queueGeometry() {
+    if (this.geometryQueued || !this.plotted) return;
+    this.geometryQueued = true;
+    requestAnimationFrame(() => {
+      this.geometryQueued = false;
+      const geo = this.geometry();
+      const old = this.geo;
+      const moved = !old || old.width !== geo.width
+        || geo.cols.some(([a, b], c) => Math.abs(a - old.cols[c][0]) > 0.5 || Math.abs(b - old.cols[c][1]) > 0.5);
+      if (moved) this.plotFigure();
+    });
   }
 
   // ---- events ----------------------------------------------------------------------------
@@ -691,7 +883,21 @@ class Panel {
   receive(data) {
     data = data || {};
     if (data.limits) Object.assign(this.limits, data.limits);
-    if (data.colorscale) this.colours = colourTable(data.colorscale);
+    if (data.colorscale) {
+      this.colorscale = data.colorscale;
+      this.colours = colourTable(data.colorscale);
+    }
+    if (typeof data.channel === "string") this.channel = data.channel;
+    this.root.classList.toggle("classroom", Boolean(data.classroom));
+    for (const stage of STAGES) {
+      const text = (data.texts && data.texts[stage.id]) || stage.text;
+      const card = this.cards[stage.id];
+      if (card.text !== text) {
+        card.text = text;
+        card.explain.replaceChildren(...richText(text));
+      }
+    }
+    this.token = typeof data.token === "string" ? data.token : "";
     if (data.argmaxColor) this.argmaxColour = data.argmaxColor;
     if (data.gridColor) this.gridColour = data.gridColor;
     this.memory = Array.isArray(data.memory) && data.memory.length ? data.memory : [[0], [0], [0]];
@@ -707,7 +913,16 @@ class Panel {
     this.legendSwatch.style.background = `linear-gradient(to right, ${this.colours.table[0]}, ${this.colours.table[64]}, ${this.colours.table[128]}, ${this.colours.table[192]}, ${this.colours.table[255]})`;
 
     const incoming = this.clampControls(data.controls || this.controls);
-    if (!sameControls(incoming, this.lastIncoming)) {
+    const revision = data.revision ?? 0;
+    if (revision !== this.revision) {
+      // The server set the controls itself (a reset, a scenario, a link): they win, even when
+      // they equal what it sent before (the run a release causes still carries the old ones).
+      this.revision = revision;
+      this.controls = incoming;
+      this.sent = [];
+      this.lastReported = null;
+      this.lastIncoming = incoming;
+    } else if (!sameControls(incoming, this.lastIncoming)) {
       const echo = this.sent.findIndex((s) => sameControls(s, incoming));
       if (echo >= 0) {
         // The server caught up with something we reported; we are at least as new.
@@ -807,46 +1022,54 @@ class Panel {
     });
   }
 
-  draw() {
-    const c = this.controls;
+  /** The five weightings for the current controls, their argmax rows and the z of the
+   * figure's heatmap (row i: the five stages); null if they cannot be computed. */
+  frameData() {
     let result;
     try {
-      result = run(this.memory, this.key, c);
+      result = run(this.memory, this.key, this.controls);
     } catch (err) {
       this.root.dataset.error = String(err);
-      return;
+      return null;
     }
+    const stages = STAGES.map((stage) => result[stage.id]);
+    const best = stages.map((w) => {
+      let b = 0;
+      for (let i = 1; i < w.length; i++) if (w[i] > w[b]) b = i;
+      return b;
+    });
+    const z = new Array(this.n);
+    for (let i = 0; i < this.n; i++) z[i] = stages.map((w) => w[i]);
+    return { result, stages, best, z };
+  }
+
+  draw() {
+    const c = this.controls;
+    const data = this.frameData();
+    if (!data) return;
+    const { result, stages, best, z } = data;
     this.result = result;
     this.frame++;
-    this.root.dataset.frame = String(this.frame);
-    const { cell, showText } = this.layout;
-    const { table, dark } = this.colours;
-    for (const stage of STAGES) {
-      const w = result[stage.id];
-      const card = this.cards[stage.id];
-      let best = 0;
-      for (let i = 1; i < w.length; i++) if (w[i] > w[best]) best = i;
-      for (let i = 0; i < w.length; i++) {
-        const v = w[i];
-        const idx = Math.round(clamp(v, 0, 1) * 255);
-        card.cells[i].setAttribute("fill", table[idx]);
-        card.titles[i].textContent = `row ${i}${this.label(i, " ")}\n${stage.symbol} = ${v.toPrecision(6)}`;
-        if (showText) {
-          const t = card.texts[i];
-          t.textContent = v < 0.005 ? "" : v.toFixed(2);
-          t.setAttribute("fill", dark[idx] ? "#ffffff" : "#1e1e1e");
-        }
-      }
-      if (card.lastArgmax !== best) {
-        card.outline.setAttribute("y", TOP + best * cell + card.outlineOffset);
-        card.lastArgmax = best;
-      }
-      const top = `max row ${best}, ${w[best].toFixed(2)}`;
-      card.svg.setAttribute("aria-label", `${stage.symbol}: ${top}${this.label(best, " ")}`);
-      card.svg.ntmWeights = w;
-      card.svg.dataset.frame = String(this.frame);
-      card.live.textContent = this.liveText(stage.id, best, w[best], result);
+    // One restyle when a stage changed: z of the one heatmap (the five stages are its
+    // columns), the outlines' y and the values written in the cells. Nothing else is redrawn.
+    const plotted = this.plotted && this.plotN === this.n;
+    if (plotted && !(this.drawn && stages.every((w, k) => sameArray(w, this.drawn[k])))) {
+      const update = { z: [z, undefined], y: [undefined, this.outlineYs(best)] };
+      this.Plotly.restyle(this.figure, update, [0, 1]);
+      if (this.layout.showText) this.writeValues(stages);
+      this.drawn = stages;
     }
+    STAGES.forEach((stage, s) => {
+      const w = stages[s];
+      const card = this.cards[stage.id];
+      const top = `max row ${best[s]}, ${w[best[s]].toFixed(2)}`;
+      card.alt.setAttribute("aria-label", `${stage.symbol}: ${top}${this.label(best[s], " ")}`);
+      card.alt.ntmWeights = w;
+      card.alt.dataset.frame = String(this.frame);
+      card.live.textContent = this.liveText(stage.id, best[s], w[best[s]], result);
+    });
+    this.root.dataset.frame = String(this.frame);
+    if (plotted) this.root.dataset.plotted = String(this.frame);
     const prevEq = c.steps > 0
       ? `w<sub>t−1</sub> = w after t = ${c.steps} step${c.steps > 1 ? "s" : ""}`
       : c.prev === "uniform"
@@ -854,6 +1077,9 @@ class Panel {
         : `w<sub>t−1</sub>(i) = [ i = ${c.prow} ]`;
     if (this.cards.previous.eq.innerHTML !== prevEq) this.cards.previous.eq.innerHTML = prevEq;
     if (this.details.open) this.fillTable(result);
+    publishWeighting(this.channel, {
+      token: this.token, weighting: result.sharpened, controls: structuredClone(c),
+    });
   }
 
   liveText(stage, best, value, result) {
