@@ -262,7 +262,7 @@ def _stage_panel(v: dict[str, Any]) -> StageControls:
         memory, pg.build_key(settings, memory), st.session_state.pg_stage,
         row_labels=pg.row_labels(settings), key="pg_panel", channel=CHANNEL,
         texts=pg.STAGE_TEXT, classroom=v["classroom"],
-        revision=0,
+        revision=st.session_state.pg_stage_revision,
     )
     st.session_state.pg_stage = controls
     return controls
