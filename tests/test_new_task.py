@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 import ntm
 from ntm import catalogue
 from ntm.evaluate import evaluate, points_for
-from ntm.stepper import episode, export, narration, url
+from ntm.stepper import episode, export, narration, player, url
 from ntm.tasks import TASKS, Batch, Focus, Task, register_task, task_of, unregister_task
 from ntm.tasks.base import random_bits
 from ntm.tasks.focus import Note, moves_phrase
@@ -162,6 +162,8 @@ def test_the_stepper_page_steps_an_uploaded_model_of_the_new_task(trained, model
     at.run()
     assert not at.exception, at.exception
     assert at.number_input(key="length").value == 3  # the task's default: its longest in training
-    heading = next(m.value for m in at.markdown if m.value.startswith("#### t = "))
-    assert heading == "#### t = 0 of 6 · input: vector 1 of 3"
-    assert any(m.value.startswith("Reversing, the read head") for m in at.markdown)
+    # what the page hands the browser's trace player: the task's own phases and narration
+    header, _ = player.unpack(at.session_state["_payload"])
+    assert len(header["phases"]) == 7 and header["phases"][0] == "input: vector 1 of 3"
+    assert any(sentence.startswith("Reversing, the read head")
+               for sentence, _step in header["narration"])

@@ -16,7 +16,7 @@ PLOTLY_WARNING = 'WARN: Invalid color specifier: number 0.5760066509246826. Defa
     (NOT_FOUND, "http://127.0.0.1:8501/playground/_stcore/host-config", True),
     ("Failed to load resource: net::ERR_NAME_NOT_RESOLVED",
      "https://fonts.gstatic.com/s/i/short-term/release/materialsymbolsrounded/memory/default/24px.svg",
-     True),
+     False),  # the app fetches nothing from the web: a failed fetch is a problem
     (NOT_FOUND, "http://127.0.0.1:8501/_stcore/health", False),  # the root probe must answer
     (NOT_FOUND, "http://127.0.0.1:8501/stepper/_stcore/stream", False),
     ("Failed to load resource: net::ERR_CONNECTION_REFUSED",
