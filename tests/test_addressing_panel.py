@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from ntm.app import addressing_panel as ap
+from ntm.app import plotly_js
 from ntm.app.addressing_panel import StageControls, addressing_panel, panel_data
 from ntm.figures.style import WEIGHTING_COLORSCALE
 
@@ -92,10 +93,10 @@ def test_wrapper_returns_the_released_values_else_the_servers(monkeypatch):
 
 
 def test_assets_ship_and_expose_the_pure_function():
-    js = ap.asset("addressing.js")
+    js = plotly_js.asset("addressing.js")
     assert "export default function" in js and "globalThis.ntmAddressing" in js
     assert "http://" not in js.replace("http://www.w3.org/2000/svg", "")
-    assert "https://" not in js and "@import" not in ap.asset("addressing.css")
+    assert "https://" not in js and "@import" not in plotly_js.asset("addressing.css")
 
 
 def test_the_panel_draws_with_the_plotly_package_and_shares_its_weighting(monkeypatch):

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from ntm import catalogue
+from ntm.app import plotly_js
 from ntm.app import trace_player as tp
 from ntm.evaluate import task_of
 from ntm.figures import episode as episode_figures
@@ -185,7 +186,7 @@ def test_wrapper_mounts_the_payload_and_returns_the_stop(monkeypatch):
 
 
 def test_assets_ship_and_load_nothing_from_the_internet():
-    js, css = tp.asset("trace_player.js"), tp.asset("trace_player.css")
+    js, css = plotly_js.asset("trace_player.js"), plotly_js.asset("trace_player.css")
     assert "export default function" in js and "Plotly.restyle" in js and "Plotly.newPlot" in js
     assert "Plotly.react" in js  # only the shift kernel (see the comment there)
     assert "http://" not in js.replace("http://www.w3.org/2000/svg", "")

@@ -27,17 +27,15 @@ import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from ntm.app.plotly_js import LOADER_JS
+from ntm.app.plotly_js import asset, component_js
 from ntm.figures.style import ARGMAX_COLOR, GRID_COLOR, WEIGHTING_COLORSCALE
 
 COMPONENT_NAME = "ntm_addressing_panel"
-ASSETS = Path(__file__).resolve().parent / "components"
 
 MAX_RADIUS = 3  #: R; the kernel holds a raw weight for each offset −3 … +3
 BETA_MAX = 100.0  #: β slider and field: 0 … 100 (the slider is log-like)
@@ -159,11 +157,6 @@ class StageControls:
         ).clamped(rows)
 
 
-def asset(name: str) -> str:
-    """The text of a file shipped in ``ntm/app/components/``."""
-    return (ASSETS / name).read_text(encoding="utf-8")
-
-
 @functools.cache
 def _component() -> Callable[..., Any]:
     """Register the component once per process and return its mounting command."""
@@ -171,7 +164,7 @@ def _component() -> Callable[..., Any]:
         COMPONENT_NAME,
         html='<div class="ntm-addressing-panel"></div>',
         css=asset("addressing.css"),
-        js=LOADER_JS + asset("addressing.js"),
+        js=component_js("addressing.js"),
     )
 
 

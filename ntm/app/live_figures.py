@@ -25,8 +25,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from ntm.app.addressing_panel import asset, memory_token
-from ntm.app.plotly_js import LOADER_JS
+from ntm.app.addressing_panel import memory_token
+from ntm.app.plotly_js import component_js
 from ntm.figures.addressing import read_figure, write_figure
 from ntm.figures.style import MEMORY_COLORSCALE, as_array, readable
 
@@ -42,7 +42,7 @@ def _component() -> Callable[..., Any]:
         COMPONENT_NAME,
         html='<div class="ntm-live-figure"></div>',
         css=".ntm-live-figure { width: 100%; }",
-        js=LOADER_JS + asset("live_figures.js"),
+        js=component_js("live_figures.js"),
     )
 
 

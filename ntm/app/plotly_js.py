@@ -61,3 +61,18 @@ function loadPlotly() {
   return window.__ntmPlotlyPromise;
 }
 """
+
+
+#: The in-browser components' JavaScript and CSS, shipped in the package.
+ASSETS = Path(__file__).resolve().parent / "components"
+
+
+def asset(name: str) -> str:
+    """The text of a file shipped in ``ntm/app/components/``."""
+    return (ASSETS / name).read_text(encoding="utf-8")
+
+
+def component_js(name: str) -> str:
+    """A component's module source: the Plotly.js loader, the helpers the components share
+    (``common.js``), then the component's own file."""
+    return LOADER_JS + asset("common.js") + asset(name)

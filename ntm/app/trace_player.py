@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -28,12 +27,6 @@ import streamlit as st
 from . import plotly_js
 
 COMPONENT_NAME = "ntm_trace_player"
-ASSETS = Path(__file__).resolve().parent / "components"
-
-
-def asset(name: str) -> str:
-    """The text of a file shipped in ``ntm/app/components/``."""
-    return (ASSETS / name).read_text(encoding="utf-8")
 
 
 @functools.cache
@@ -46,8 +39,8 @@ def _component() -> Callable[..., Any]:
     return st.components.v2.component(
         COMPONENT_NAME,
         html='<div class="ntm-trace-player"></div>',
-        css=asset("trace_player.css"),
-        js=plotly_js.LOADER_JS + asset("trace_player.js"),
+        css=plotly_js.asset("trace_player.css"),
+        js=plotly_js.LOADER_JS + plotly_js.asset("trace_player.js"),
         isolate_styles=False,
     )
 

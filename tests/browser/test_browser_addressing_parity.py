@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from ntm import addressing
-from ntm.app.addressing_panel import asset
+from ntm.app.plotly_js import asset
 
 from .offline import block_internet
 

@@ -16,8 +16,8 @@ import json
 import numpy as np
 import pytest
 
-from ntm.app.addressing_panel import asset
 from ntm.app.live_figures import READ_ROWS, expected_write, read_data, write_data
+from ntm.app.plotly_js import asset
 from ntm.figures.style import MEMORY_COLORSCALE
 
 from .offline import block_internet
@@ -35,7 +35,7 @@ def js_page(browser):
     aborted = block_internet(page)
     page.set_content("<!doctype html><html><head><title>live figures</title></head></html>")
     page.add_script_tag(content="function loadPlotly() { return new Promise(() => {}); }\n"
-                        + asset("live_figures.js"), type="module")
+                        + asset("common.js") + asset("live_figures.js"), type="module")
     page.wait_for_function("() => window.ntmLiveFigures !== undefined", timeout=30_000)
     yield page
     assert aborted == []

@@ -179,26 +179,7 @@ globalThis.ntmLiveFigures = {
 // Part 2: the component
 // ------------------------------------------------------------------------------------------
 
-/** Plotly.js's stylesheet, adopted into the shadow root the component renders in. */
-function adoptPlotlyStyles(node) {
-  const root = node.getRootNode();
-  if (!(root instanceof ShadowRoot) || root.__ntmPlotlyStyles) return;
-  const rules = [];
-  for (const style of document.querySelectorAll('style[id^="plotly.js-style"]')) {
-    for (const rule of style.sheet?.cssRules || []) rules.push(rule.cssText);
-  }
-  const sheet = new CSSStyleSheet();
-  sheet.replaceSync(rules.join("\n"));
-  root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
-  root.__ntmPlotlyStyles = sheet;
-}
 
-function liveBus() {
-  if (!globalThis.ntmLive) {
-    globalThis.ntmLive = { latest: new Map(), events: new EventTarget() };
-  }
-  return globalThis.ntmLive;
-}
 
 function maxDiff(a, b) {
   if (!a || !b || a.length !== b.length) return Infinity;
