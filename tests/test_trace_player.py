@@ -119,9 +119,19 @@ def test_the_memory_the_browser_rebuilds_is_the_traces(ep20):
 def test_figures_are_the_builders_with_their_arrays_sent_once(ep20):
     header, a = player.unpack(player.episode_payload(ep20, 4))
     figures = {f["id"]: f for f in header["figures"]}
-    assert list(figures) == ["grid", "write0.stages", "write0.key", "write0.shift", "write0.erase",
-                             "write0.add", "read0.stages", "read0.key", "read0.shift", "memory",
-                             "read0.vector", "targets"]
+    assert list(figures) == ["grid", "stages", "write0.key", "write0.shift", "write0.erase",
+                             "write0.add", "read0.key", "read0.shift", "memory", "read0.vector",
+                             "targets"]
+    # every head's stage panel in one figure, head k on axes x{k+1} / y{k+1}
+    stages = figures["stages"]
+    assert [(p["head"], p["index"], p["xref"], p["yref"]) for p in stages["panels"]] == \
+        [("write", 0, "x", "y"), ("read", 0, "x2", "y2")]
+    assert [(d["xaxis"], d["yaxis"]) for d in stages["figure"]["data"]] == [("x", "y"), ("x2", "y2")]
+    built = episode_figures.stage_panel(
+        *(getattr(ep20.trace.read, name)[4, 0, 0]
+          for name in player.STAGES), rows=ep20.head_rows())
+    np.testing.assert_allclose(a[stages["figure"]["data"][1]["z"]["$array"]], np.asarray(built.data[0].z),
+                               atol=1e-6)
     for spec in figures.values():
         assert set(refs(spec["figure"])) <= set(a), spec["id"]
         assert "template" not in spec["figure"]["layout"]
@@ -187,10 +197,13 @@ def test_wrapper_mounts_the_payload_and_returns_the_stop(monkeypatch):
 
 def test_assets_ship_and_load_nothing_from_the_internet():
     js, css = plotly_js.asset("trace_player.js"), plotly_js.asset("trace_player.css")
-    assert "export default function" in js and "Plotly.restyle" in js and "Plotly.newPlot" in js
-    assert "Plotly.react" in js  # only the shift kernel (see the comment there)
-    assert "http://" not in js.replace("http://www.w3.org/2000/svg", "")
-    assert "https://" not in js and "@import" not in css and "url(" not in css
+    assert "export default function" in js and "Plotly.update" in js and "Plotly.newPlot" in js
+    bars = plotly_js.asset("svg_bars.js")  # the bar charts, prepended to the player's module
+    assert "class SvgBars" in bars and "new SvgBars(" in js
+    for source in (js, bars):
+        assert "http://" not in source.replace("http://www.w3.org/2000/svg", "")
+        assert "https://" not in source
+    assert "@import" not in css and "url(" not in css
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(),

@@ -40,7 +40,7 @@ def _component() -> Callable[..., Any]:
         COMPONENT_NAME,
         html='<div class="ntm-trace-player"></div>',
         css=plotly_js.asset("trace_player.css"),
-        js=plotly_js.LOADER_JS + plotly_js.asset("trace_player.js"),
+        js=plotly_js.LOADER_JS + plotly_js.asset("svg_bars.js") + plotly_js.asset("trace_player.js"),
         isolate_styles=False,
     )
 

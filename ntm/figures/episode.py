@@ -7,6 +7,7 @@ line; weightings keep the fixed 0..1 colour scale, memory-like vectors the diver
   left; outputs, read vectors and read weightings on the right;
 * :func:`target_output`: target against output with wrong bits marked (Figures 4 and 5);
 * :func:`stage_panel`: one head's four addressing stages at one step, side by side;
+* :func:`stage_panels`: several heads' stage panels side by side in one figure;
 * :func:`vector_bars`: a key, erase, add or read vector as bars;
 * :func:`memory_change`: the memory after a write and what the write changed.
 """
@@ -251,10 +252,15 @@ def stage_panel(previous: Any, content: Any, gated: Any, shifted: Any, sharpened
     z = stack[:, rows].T  # (rows, 5)
     y = [str(r) for r in rows]
     heat = weighting_trace(
-        z, x=list(STAGE_NAMES), y=y, xgap=2, ygap=1 if len(rows) <= 64 else 0, name="w",
+        z, x=list(STAGE_NAMES), y=y, ygap=1 if len(rows) <= 64 else 0, name="w",
         hover="%{x}<br>memory location %{y}<br>w = %{z:.4g}<extra></extra>",
     )
-    shapes = [
+    # The stages are set apart by lines rather than by Plotly's xgap: a heatmap with gaps is
+    # painted at full resolution on every redraw, which the trace player does at every step.
+    shapes = [{"type": "line", "xref": "x", "yref": "y", "x0": i + 0.5, "x1": i + 0.5,
+               "y0": -0.5, "y1": len(rows) - 0.5, "line": {"color": GRID_COLOR, "width": 2}}
+              for i in range(len(STAGE_NAMES) - 1)]
+    shapes += [
         outline(i - 0.5, i + 0.5, rows.index(int(r)) - 0.5, rows.index(int(r)) + 0.5, width=3)
         for i, r in enumerate(stack.argmax(axis=1)) if int(r) in rows
     ]
@@ -267,6 +273,31 @@ def stage_panel(previous: Any, content: Any, gated: Any, shifted: Any, sharpened
                **row_axis(rows)},
     )
     return go.Figure([heat], layout)
+
+
+def stage_panels(stacks: Sequence[Sequence[Any]], *, rows: Sequence[int], gap: float = 0.06,
+                 height: int | None = None) -> go.Figure:
+    """Several heads' :func:`stage_panel` side by side in one figure, head ``k`` on axes
+    ``x{k+1}`` / ``y{k+1}`` (``x`` / ``y`` for the first), ``gap`` (a fraction of the width)
+    between them. ``stacks[k]`` holds head ``k``'s five weightings (``w_{t-1}`` and the four
+    stages). One figure redraws in one pass where one per head would take one each.
+    """
+    panels = [stage_panel(*stack, rows=rows, height=height) for stack in stacks]
+    n = len(panels)
+    width = (1 - gap * (n - 1)) / n
+    fig = go.Figure(layout=panels[0].layout)
+    fig.layout.shapes = []
+    for k, panel in enumerate(panels):
+        suffix = "" if k == 0 else str(k + 1)
+        x, y = f"x{suffix}", f"y{suffix}"
+        fig.add_trace(panel.data[0].update(xaxis=x, yaxis=y))
+        lo = k * (width + gap)
+        fig.layout[f"xaxis{suffix}"] = {**panel.layout.xaxis.to_plotly_json(),
+                                        "domain": [lo, lo + width], "anchor": y}
+        fig.layout[f"yaxis{suffix}"] = {**panel.layout.yaxis.to_plotly_json(), "anchor": x}
+        for shape in panel.layout.shapes:
+            fig.add_shape(shape.update(xref=x, yref=y))
+    return fig
 
 
 def vector_bars(values: Any, *, title: str, value_range: tuple[float, float] = (-1, 1),

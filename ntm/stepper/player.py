@@ -242,13 +242,16 @@ def _figures(ep: Episode, t: int, rows: list[int], grid_rows: list[int],
         ep.inputs, ep.outputs, tr.write.add[:, 0, 0], tr.reads[:, 0, 0], tr.write.weights[:, 0, 0],
         tr.read.weights[:, 0, 0], cursor=t, rows=grid_rows),
         "The whole episode (the paper's Figure 6)")
+    panels = [(kind, h) for kind, head in (("write", tr.write), ("read", tr.read))
+              for h in range(head.weights.shape[2])]
+    add("stages", "stages", episode_figures.stage_panels(
+        [[_at(getattr(tr, kind), t, h)(name) for name in STAGES] for kind, h in panels],
+        rows=rows), "Every head's four addressing stages",
+        panels=[{"head": kind, "index": h, "trace": k, "xref": "x" if k == 0 else f"x{k + 1}",
+                 "yref": "y" if k == 0 else f"y{k + 1}"} for k, (kind, h) in enumerate(panels)])
     for kind, head in (("write", tr.write), ("read", tr.read)):
         for h in range(head.weights.shape[2]):
             at = _at(head, t, h)
-            add(f"{kind}{h}.stages", "stages", episode_figures.stage_panel(
-                at("previous"), at("content"), at("gated"), at("shifted"), at("weights"),
-                rows=rows), f"{kind.capitalize()} head {h}: the four addressing stages",
-                head=kind, index=h)
             add(f"{kind}{h}.key", "bars", episode_figures.vector_bars(
                 at("key"), title="key k (tanh)"), f"{kind} head {h} key",
                 array=f"{kind}.key", index=h, signed=True)

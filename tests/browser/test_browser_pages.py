@@ -37,7 +37,7 @@ def test_stepper_steps_forward(page, app_url, artifacts):
     wait_for_app(page)
     wait_for_player(page)
     no_exception(page)
-    assert page.locator(".ntm-tp .main-svg").count() >= 8
+    assert page.locator(".ntm-tp .main-svg, .ntm-tp svg.svgbars").count() >= 8
     assert heading(page).startswith("t = 0 of 24")
     first_beta = beta(page)
     page.screenshot(path=artifacts / "stepper_start.png", full_page=True)

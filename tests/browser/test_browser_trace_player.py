@@ -1,5 +1,5 @@
 """The Model stepper's trace player in Chromium, offline: at random steps its figures hold exactly
-the trace's numbers (read back from the Plotly graph divs); Next, Back, First, Last, the keys,
+the trace's numbers (read back from the Plotly graph divs and the SVG bar charts); Next, Back, First, Last, the keys,
 the slider and the narration's "go to step" buttons move it without a word to the server; Play
 at 8 steps a second draws at least 90% of the steps with every figure in place; where the
 cursor stops goes into the URL once, and that link opens there."""
@@ -32,6 +32,16 @@ READ_BACK_JS = """() => {
                  metrics: [...root.querySelectorAll(".metric-value")].map((e) => e.textContent),
                  bits: root.querySelector(".bits").textContent, figures: {}};
     for (const gd of root.querySelectorAll("[data-figure]")) {
+        const svg = gd.querySelector("svg.svgbars");
+        if (svg) {  // a bar chart drawn as SVG: the bars' exact values, fills and labels
+            const bars = [...svg.querySelectorAll("rect.bar")];
+            const labels = [...svg.querySelectorAll("text.label")].map((e) => e.textContent);
+            out.figures[gd.dataset.figure] = {
+                data: [{y: bars.map((b) => Number(b.dataset.value)), color: bars.map((b) => b.getAttribute("fill")),
+                        text: labels.length ? labels : null}],
+                shapes: [], yrange: svg.dataset.range.split(",").map(Number)};
+            continue;
+        }
         out.figures[gd.dataset.figure] = {
             data: gd.data.map((tr) => ({name: tr.name, z: arr(tr.z), y: arr(tr.y), text: arr(tr.text),
                                         zmin: tr.zmin ?? null, zmax: tr.zmax ?? null,
@@ -87,15 +97,16 @@ def check_step(shown: dict, ep: episode.Episode, t: int) -> None:
     figs = shown["figures"]
     assert shown["t"] == t
     assert shown["heading"] == f"t = {t} of {ep.steps - 1} · {ep.phase(t)}"
-    for kind, head in (("write", tr.write), ("read", tr.read)):
+    stages = figs["stages"]  # one figure, a subplot per head: the write head's, then the read's
+    for k, (kind, head) in enumerate((("write", tr.write), ("read", tr.read))):
         stack = np.stack([getattr(head, s)[t, 0, 0] for s in
                           ("previous", "content", "gated", "shifted", "weights")])
-        stages = figs[f"{kind}0.stages"]
-        np.testing.assert_allclose(np.array(stages["data"][0]["z"]), stack[:, rows].T, atol=1e-7,
+        np.testing.assert_allclose(np.array(stages["data"][k]["z"]), stack[:, rows].T, atol=1e-7,
                                    err_msg=f"{kind} stages at t = {t}")
         built = episode_figures.stage_panel(*stack, rows=rows)
-        assert [(s["x0"], s["x1"], s["y0"], s["y1"]) for s in stages["shapes"]] == \
-            [(s.x0, s.x1, s.y0, s.y1) for s in built.layout.shapes]
+        xref = "x" if k == 0 else f"x{k + 1}"
+        assert [(s["x0"], s["x1"], s["y0"], s["y1"]) for s in stages["shapes"] if s["xref"] == xref] \
+            == [(s.x0, s.x1, s.y0, s.y1) for s in built.layout.shapes]
         key = figs[f"{kind}0.key"]["data"][0]
         np.testing.assert_allclose(key["y"], head.key[t, 0, 0], atol=1e-7)
         assert key["color"] == ["#5aae61" if v >= 0 else "#9970ab" for v in key["y"]]
@@ -212,7 +223,7 @@ def test_play_at_8_steps_a_second_draws_every_step_with_no_blank_figure(browser,
                 const broken = [...root.querySelectorAll("[data-figure]")].filter((gd) => {
                     const box = gd.getBoundingClientRect();
                     if (box.bottom < 0 || box.top > innerHeight) return false;
-                    return !gd.querySelector(".main-svg") || box.height < 100 || box.width < 100;
+                    return !gd.querySelector(".main-svg, svg.svgbars") || box.height < 100 || box.width < 100;
                 }).map((gd) => gd.dataset.figure);
                 window.__samples.push([now, Number(root.dataset.t), broken]);
                 if (window.__sampling) requestAnimationFrame(sample);
@@ -297,7 +308,7 @@ def test_offline_the_player_loads_plotly_from_this_server(page, app_url):
     source = page.evaluate(
         "[...document.scripts].map((s) => s.src).find((s) => s.endsWith('plotly.min.js'))")
     assert source.startswith(app_url) and "/component/" in source
-    assert page.locator(f"{PLAYER} .main-svg").count() >= 10
+    assert page.locator(f"{PLAYER} .main-svg, {PLAYER} svg.svgbars").count() >= 10
     assert not [u for u in player.aborted if "plot" in u or u.endswith(".js")], player.aborted
 
 

@@ -3,9 +3,11 @@
 //
 // The server sends the episode once, as binary (ntm/stepper/player.py documents the format):
 // the figures as Plotly JSON, built by ntm.figures at the opening step, and the trace's arrays.
-// Every figure is drawn once with Plotly.newPlot; a cursor move then only restyles what changed
-// (the z of the per-step panels, the bars, the outlines, the cursor lines) with Plotly.update /
-// Plotly.relayout, and rewrites a few text nodes. Nothing is rebuilt and nothing is asked of the
+// Every heatmap figure is drawn once with Plotly.newPlot; a cursor move then only restyles what
+// changed (the z of the per-step panels, the outlines, the cursor lines) with Plotly.update /
+// Plotly.relayout, and rewrites a few text nodes. The small bar charts (key, shift, erase, add,
+// read vector) are plain SVG built from the same figure JSON (svg_bars.js, prepended to this
+// file): a step moves their bars without a Plotly redraw. Nothing is rebuilt and nothing is asked of the
 // server while the cursor moves: the server hears one setTriggerValue("stop", t) once the
 // cursor has stopped (a pause, or a step followed by a short quiet), to put t in the URL.
 //
@@ -191,8 +193,24 @@ class Figure {
     this.t = null;
   }
 
+  /** Bar charts are SVG (svg_bars.js): cheap to update, drawn without Plotly. */
+  get svg() {
+    return this.kind === "bars" || this.kind === "kernel";
+  }
+
   async draw(Plotly, config, tmpl, t) {
     const fig = resolveArrays(this.spec.figure, this.player.arrays);
+    if (this.svg) {
+      const { fontFamily, color } = tmpl.layout.font;
+      this.div.classList.add("svg-figure");
+      this.bars = new SvgBars(this.div, fig, { font: fontFamily, color });
+      this.width = Math.max(200, Math.floor(this.div.getBoundingClientRect().width));
+      this.bars.draw(this.width);
+      this.drawn = true;
+      this.t = this.player.header.start;
+      this.show(t);
+      return;
+    }
     fig.layout.template = tmpl;
     // A fixed width (kept up to date by a ResizeObserver): with autosize, Plotly measures the
     // page (a forced layout) on every restyle.
@@ -246,54 +264,49 @@ const UPDATES = {
     fig.Plotly.relayout(fig.div, { shapes: fig.cursorShapes(fig.player.scoredIndex[t]) });
   },
 
-  /** One head's w(t-1) and four stages as columns over the rows on show, argmax outlined. */
+  /** Every head's w(t-1) and four stages as columns over the rows on show (one subplot per
+   *  head, one redraw for all), argmax outlined. */
   stages(fig, t) {
     const p = fig.player;
-    const { head, index } = fig.spec;
     const a = p.arrays;
-    const previous = t > 0 ? at(a[`${head}.weights`], t - 1, index) : at(a[`${head}.previous0`], index);
-    const columns = [previous, at(a[`${head}.content`], t, index), at(a[`${head}.gated`], t, index),
-      at(a[`${head}.shifted`], t, index), at(a[`${head}.weights`], t, index)];
-    const rows = previous.length;
-    const z = new Array(rows);
-    for (let i = 0; i < rows; i++) {
-      const row = new Float32Array(STAGE_COLUMNS);
-      for (let s = 0; s < STAGE_COLUMNS; s++) row[s] = columns[s][i];
-      z[i] = row;
+    const zs = [];
+    const shapes = fig.shapes.filter((shape) => shape.type === "line"); // the stage separators
+    for (const { head, index, xref, yref } of fig.spec.panels) {
+      const previous = t > 0 ? at(a[`${head}.weights`], t - 1, index) : at(a[`${head}.previous0`], index);
+      const columns = [previous, at(a[`${head}.content`], t, index), at(a[`${head}.gated`], t, index),
+        at(a[`${head}.shifted`], t, index), at(a[`${head}.weights`], t, index)];
+      const rows = previous.length;
+      const z = new Array(rows);
+      for (let i = 0; i < rows; i++) {
+        const row = new Float32Array(STAGE_COLUMNS);
+        for (let s = 0; s < STAGE_COLUMNS; s++) row[s] = columns[s][i];
+        z[i] = row;
+      }
+      zs.push(z);
+      const peaks = at(a[`${head}.argmax`], t, index);
+      for (let s = 0; s < STAGE_COLUMNS; s++) {
+        const i = peaks[s];
+        if (i >= 0) shapes.push(p.outline(s - 0.5, s + 0.5, i - 0.5, i + 0.5, 3, xref, yref));
+      }
     }
-    const peaks = at(a[`${head}.argmax`], t, index);
-    const shapes = [];
-    for (let s = 0; s < STAGE_COLUMNS; s++) {
-      const i = peaks[s];
-      if (i >= 0) shapes.push(p.outline(s - 0.5, s + 0.5, i - 0.5, i + 0.5, 3, "x", "y"));
-    }
-    fig.Plotly.update(fig.div, { z: [z] }, { shapes }, [0]);
+    fig.Plotly.update(fig.div, { z: zs }, { shapes }, fig.spec.panels.map((panel) => panel.trace));
   },
 
   /** A key, erase, add or read vector as bars; signed ones coloured by sign. */
   bars(fig, t) {
     const p = fig.player;
     const values = at(p.arrays[fig.spec.array], t, fig.spec.index);
-    const data = { y: [values] };
-    if (fig.spec.signed) {
-      data["marker.color"] = [Array.from(values, (v) => (v >= 0 ? p.colors.positive : p.colors.negative))];
-    }
-    fig.Plotly.restyle(fig.div, data, [0]);
+    const colors = fig.spec.signed ? Array.from(values, (v) => (v >= 0 ? p.colors.positive : p.colors.negative)) : null;
+    fig.bars.update(values, colors);
   },
 
-  /** The shift kernel: bars, their labels and the y-range the builder gives them. With
-   *  Plotly.react: a restyle of outside bar labels makes Plotly.js 3 write NaN positions. */
+  /** The shift kernel: bars, their labels and the y-range the builder gives them
+   *  (ntm.figures.addressing.kernel_bar: [0, max(0.5, top) · 1.3]). */
   kernel(fig, t) {
     const values = at(fig.player.arrays[fig.spec.array], t, fig.spec.index);
     let top = 0;
     for (const v of values) top = Math.max(top, v);
-    const [bars, ...rest] = fig.base.data;
-    const { layout } = fig.base;
-    fig.Plotly.react(
-      fig.div,
-      [{ ...bars, y: values, text: Array.from(values, (v) => fixed(v)) }, ...rest],
-      { ...layout, width: fig.width, yaxis: { ...layout.yaxis, range: [0, Math.max(0.5, top) * 1.3] } },
-    );
+    fig.bars.update(values, null, Array.from(values, (v) => fixed(v)), [0, Math.max(0.5, top) * 1.3]);
   },
 
   /** Memory after the write and the change, each on its own symmetric range; the row the
@@ -490,31 +503,36 @@ class TracePlayer {
       el("p", { class: "caption", text: h.summary }),
     ]);
 
-    // Per head: β, g, γ, the stages, key and shift, erase and add.
+    // Per head (write heads, then read heads; one column each): β, g, γ above the stage panels
+    // (one figure for every head), the key and shift, erase and add below them.
     this.metrics = [];
-    const headColumn = (kind) => {
-      const col = el("div", { class: `heads heads-${kind}` });
-      for (let i = 0; i < h.heads[kind]; i++) {
-        const metric = (sym, name, hint, array) => {
-          const value = el("span", { class: "metric-value" });
-          this.metrics.push({ value, array: `${kind}.${array}`, index: i });
-          return el("div", { class: "metric", title: hint }, [el("span", { class: "metric-label", text: `${sym} ${name}` }), value]);
-        };
-        const erase = fig(`${kind}${i}.erase`);
-        const parts = [
-          el("h5", { text: `${kind === "write" ? "Write" : "Read"} head ${i}` }),
-          el("div", { class: "metrics" }, [
-            metric("β", "key strength", "softplus: β > 0", "beta"),
-            metric("g", "gate", "sigmoid: 1 = content, 0 = previous focus", "gate"),
-            metric("γ", "sharpening", "1 + softplus: γ ≥ 1", "gamma"),
-          ]),
-          fig(`${kind}${i}.stages`),
-          el("div", { class: "pair key-shift" }, [fig(`${kind}${i}.key`), fig(`${kind}${i}.shift`)]),
-          erase ? el("div", { class: "pair" }, [erase, fig(`${kind}${i}.add`)]) : null,
-        ];
-        col.append(...parts.filter(Boolean));
-      }
-      return col;
+    const panels = fig("stages") ? this.figures.find((f) => f.spec.id === "stages").spec.panels : [];
+    const headTop = ({ head: kind, index: i }) => {
+      const metric = (sym, name, hint, array) => {
+        const value = el("span", { class: "metric-value" });
+        this.metrics.push({ value, array: `${kind}.${array}`, index: i });
+        return el("div", { class: "metric", title: hint }, [el("span", { class: "metric-label", text: `${sym} ${name}` }), value]);
+      };
+      return el("div", { class: `heads heads-${kind}` }, [
+        el("h5", { text: `${kind === "write" ? "Write" : "Read"} head ${i}` }),
+        el("div", { class: "metrics" }, [
+          metric("β", "key strength", "softplus: β > 0", "beta"),
+          metric("g", "gate", "sigmoid: 1 = content, 0 = previous focus", "gate"),
+          metric("γ", "sharpening", "1 + softplus: γ ≥ 1", "gamma"),
+        ]),
+      ]);
+    };
+    const headBottom = ({ head: kind, index: i }) => {
+      const erase = fig(`${kind}${i}.erase`);
+      return el("div", { class: "head-vectors" }, [
+        el("div", { class: "pair key-shift" }, [fig(`${kind}${i}.key`), fig(`${kind}${i}.shift`)]),
+        erase ? el("div", { class: "pair" }, [erase, fig(`${kind}${i}.add`)]) : null,
+      ]);
+    };
+    const columns = (children) => {
+      const grid = el("div", { class: "head-columns" }, children);
+      grid.style.gridTemplateColumns = `repeat(${Math.max(1, panels.length)}, minmax(0, 1fr))`;
+      return grid;
     };
 
     this.memoryCaption = el("p", { class: "caption" });
@@ -531,7 +549,9 @@ class TracePlayer {
       this.live,
       el("div", { class: "overview" }, [fig("grid"), aside]),
       el("p", { class: "caption", text: `Below, memory is shown zoomed to the rows the heads use over the episode (${h.zoom}); hover any cell for its exact value. Outlined: the largest weight of each stage.` }),
-      el("div", { class: "two" }, [headColumn("write"), headColumn("read")]),
+      columns(panels.map(headTop)),
+      fig("stages"),
+      columns(panels.map(headBottom)),
       el("div", { class: "memory-row" }, [el("div", { class: "memory" }, [fig("memory"), this.memoryCaption]), reads]),
       fig("targets"),
     ]);
@@ -615,7 +635,7 @@ class TracePlayer {
     for (const f of this.figures ?? []) {
       this.resizer.unobserve(f.div);
       this.visibility.unobserve(f.box);
-      if (f.drawn) f.Plotly.purge(f.div);
+      if (f.drawn && !f.svg) f.Plotly.purge(f.div);
     }
     this.figures = [];
   }
@@ -626,7 +646,8 @@ class TracePlayer {
       const width = Math.floor(entry.contentRect.width);
       if (f?.drawn && width > 0 && Math.abs(width - f.width) >= 2) {
         f.width = width;
-        f.Plotly.relayout(f.div, { width });
+        if (f.svg) f.bars.draw(width);
+        else f.Plotly.relayout(f.div, { width });
       }
     }
   }
@@ -699,9 +720,11 @@ class TracePlayer {
       if (s.kind === "grid") {
         text = `The whole episode, ${h.steps} steps: inputs, add vectors and write weightings on the left; outputs, read vectors and read weightings on the right; the dotted line marks step ${t}.`;
       } else if (s.kind === "stages") {
-        const w = at(a[`${s.head}.weights`], t, s.index);
-        const c = at(a[`${s.head}.content`], t, s.index);
-        text = `${s.head} head ${s.index} at step ${t}: content weighting peaks at row ${row(argmax(c))} (${fixed(c[argmax(c)])}); the final weighting peaks at row ${row(argmax(w))} (${fixed(w[argmax(w)])}).`;
+        text = s.panels.map(({ head, index }) => {
+          const w = at(a[`${head}.weights`], t, index);
+          const c = at(a[`${head}.content`], t, index);
+          return `${head} head ${index} at step ${t}: content weighting peaks at row ${row(argmax(c))} (${fixed(c[argmax(c)])}); the final weighting peaks at row ${row(argmax(w))} (${fixed(w[argmax(w)])}).`;
+        }).join(" ");
       } else if (s.kind === "bars" || s.kind === "kernel") {
         const v = at(a[s.array], t, s.index);
         text = `${s.label} at step ${t}: ${Array.from(v, (x) => fixed(x)).join(", ")}.`;
@@ -719,8 +742,10 @@ class TracePlayer {
   /** PNG exports are named after the figure and the step. */
   filenames() {
     for (const f of this.figures) {
+      const name = `ntm_${f.spec.id.replace(/\W+/g, "_")}_t${this.t}`;
+      if (f.bars) f.bars.filename = () => name;
       const opts = f.div?._context?.toImageButtonOptions;
-      if (opts) opts.filename = `ntm_${f.spec.id.replace(/\W+/g, "_")}_t${this.t}`;
+      if (opts) opts.filename = name;
     }
   }
 
