@@ -10,6 +10,8 @@ from pathlib import Path
 import streamlit as st
 import torch
 
+from ntm.app import colours, plotly_js
+
 # Every session runs small models step by step: one intra-op thread per run is fastest, and on
 # a busy server more threads only wait on each other (see README, "Benchmarks").
 torch.set_num_threads(int(os.environ.get("NTM_TORCH_THREADS", "1")))
@@ -32,11 +34,16 @@ PAGES = [
 ]
 
 navigation = st.navigation(PAGES)
+#: Pages whose in-browser components draw with the ``plotly`` package's Plotly.js.
+PLOTLY_PAGES = {"playground", "stepper"}
 
 with st.sidebar:
+    if navigation.url_path in PLOTLY_PAGES:
+        plotly_js.preload()  # fetched and parsed while the page's own elements arrive
     st.caption(
         "NTM Explorer · Neural Turing Machines (Graves, Wayne & Danihelka 2014), "
         "addressing eqs. 5–9 drawn stage by stage."
     )
+colours.sidebar()  # the colour choice and its legend, for every page (and in the URL)
 
 navigation.run()

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from .figures.style import DEFAULT_SCALE, WEIGHTING_SCALES
 from .plaintext import plain
+
+#: The app-wide colour choice's URL parameter (``colors=default|cividis``): every page accepts
+#: it, so no page reports it as unknown and a page that rewrites its URL keeps it.
+COLOURS_PARAM = "colors"
+#: Parameters the whole app owns, whichever page is open.
+APP_PARAMS = frozenset({COLOURS_PARAM})
 
 
 def parse_step(value: str | None, last: int) -> int:
@@ -14,6 +21,29 @@ def parse_step(value: str | None, last: int) -> int:
         return max(0, min(last, int(float(value))))
     except (TypeError, ValueError, OverflowError):
         return 0
+
+
+def parse_colors(given: str | Sequence[str] | None) -> tuple[str, str | None]:
+    """The weighting colour scale a link's ``colors`` asks for, and a notice when it cannot be
+    used as given: ``"default"`` when missing, empty or unknown; the last of repeated values.
+
+    >>> parse_colors("cividis")
+    ('cividis', None)
+    >>> parse_colors(None)
+    ('default', None)
+    """
+    values = [given] if isinstance(given, str) else [str(v) for v in given or ()]
+    if not values:
+        return DEFAULT_SCALE, None
+    raw = values[-1]
+    word = raw.strip().lower()
+    if word not in WEIGHTING_SCALES:
+        return DEFAULT_SCALE, (f"`{COLOURS_PARAM}={plain(raw)}` is not one of "
+                               f"{', '.join(WEIGHTING_SCALES)}; using {DEFAULT_SCALE}.")
+    if len(values) > 1:
+        return word, (f"`{COLOURS_PARAM}` is given {len(values)} times in the link; using the "
+                      f"last value, `{word}`.")
+    return word, None
 
 
 def check_query(params: Mapping[str, str | Sequence[str]], limits: Mapping[str, tuple[int, int]],

@@ -5,6 +5,7 @@ import streamlit as st
 
 from ntm import catalogue
 from ntm import generalisation as G
+from ntm.app import colours
 from ntm.app.jobs import current_client, run_manager
 from ntm.app.models import shipped_any
 from ntm.app.navigation import ensure_app_navigation
@@ -138,7 +139,8 @@ if others:
                 if chart.kind == "curve":
                     fig = evaluation_figures.error_curve({"NTM": rows}, **chart.options)
                 else:
-                    fig = evaluation_figures.evaluation_heatmap(rows, **chart.options)
+                    fig = evaluation_figures.evaluation_heatmap(rows, **chart.options,
+                                                                colorscale=colours.sequential())
                 st.plotly_chart(fig, config=PLOT, key=f"{chart.kind}_{name}")
                 st.dataframe(G.table(rows), hide_index=True)
             else:

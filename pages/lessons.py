@@ -8,6 +8,7 @@ and its panels, with what the questions ask about hidden until then.
 
 import streamlit as st
 
+from ntm.app import colours
 from ntm.app import lessons as L
 from ntm.app.lessons import views
 from ntm.app.navigation import ensure_app_navigation
@@ -28,7 +29,7 @@ text_side, view_side = st.columns([1, 2.6], gap="medium")
 with view_side:
     views.controls(step, state)
 state = L.state()  # the controls may have changed it
-look = panels.Look(state.colors, state.projector, height=430 if state.projector else 440)
+look = panels.Look(colours.current(), state.projector, height=430 if state.projector else 440)
 live = L.scene(step, L.live_values(step, state))
 asked = L.scene(step, L.preset_values(step, state))
 

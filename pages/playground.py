@@ -32,6 +32,7 @@ import pandas as pd
 import streamlit as st
 
 from ntm import playground as pg
+from ntm.app import colours
 from ntm.app.addressing_panel import StageControls, addressing_panel
 from ntm.app.live_figures import live_read_figure, live_write_figure, plotly_figure
 from ntm.app.navigation import ensure_app_navigation
@@ -128,7 +129,7 @@ def _on_cells_edited(editor_key: str, columns: list[str]) -> None:
 def _sync_url(settings: pg.Settings) -> None:
     """Make the address bar hold exactly this state (only values that differ from the defaults),
     so a copied link reopens it. Written once per run, and only when it changed."""
-    wanted = pg.to_query(settings)
+    wanted = {**pg.to_query(settings), **colours.query()}
     current = st.query_params.to_dict()
     keep = {k: v for k, v in current.items() if k in pg.STREAMLIT_PARAMS}
     if current != {**wanted, **keep}:
@@ -262,7 +263,7 @@ def _stage_panel(v: dict[str, Any]) -> StageControls:
         memory, pg.build_key(settings, memory), st.session_state.pg_stage,
         row_labels=pg.row_labels(settings), key="pg_panel", channel=CHANNEL,
         texts=pg.STAGE_TEXT, classroom=v["classroom"],
-        revision=st.session_state.pg_stage_revision,
+        revision=st.session_state.pg_stage_revision, colors=colours.current(),
     )
     st.session_state.pg_stage = controls
     return controls
@@ -335,7 +336,8 @@ def playground() -> None:
                          channel=CHANNEL, **labels)
     with write_fig:
         live_write_figure(result.memory, result.written, result.sharpened, result.erase,
-                          result.add, key="pg_write", channel=CHANNEL, **labels)
+                          result.add, key="pg_write", channel=CHANNEL, colorscale=colours.scale(),
+                          **labels)
 
 
 ensure_app_navigation()

@@ -11,6 +11,7 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from ntm.app import colours
 from ntm.app.jobs import current_client, run_manager, session_token
 from ntm.app.models import devices, shipped_any
 from ntm.app.navigation import ensure_app_navigation
@@ -202,10 +203,12 @@ def live_view() -> None:
         p1.plotly_chart(episode_figures.target_output(targets, outputs, wrong, steps=scored), config=PLOT,
                         key="live_probe")
         p2.plotly_chart(weighting_heatmap(snap.probe["write_weights"], title="Write weightings",
-                                          x_title="time step", show_values=False),
+                                          x_title="time step", show_values=False,
+                                          colorscale=colours.scale()),
                         config=PLOT, key="live_w")
         p3.plotly_chart(weighting_heatmap(snap.probe["read_weights"], title="Read weightings",
-                                          x_title="time step", show_values=False),
+                                          x_title="time step", show_values=False,
+                                          colorscale=colours.scale()),
                         config=PLOT, key="live_r")
     if snap.checkpoint is not None and snap.checkpoint.is_file():
         st.session_state["live_checkpoint"] = str(snap.checkpoint)

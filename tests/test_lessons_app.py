@@ -62,7 +62,7 @@ def test_every_step_renders_with_a_sentence_for_every_figure(number):
         at = run(query)
         assert at.title[0].value == f"Lesson {number} of 10: {step.title}"
         charts = at.get("plotly_chart")
-        assert len(charts) >= len(step.panels) + 1  # the panels and the colour legend
+        assert len(charts) >= len(step.panels)  # (the colour legend is the app's, in its sidebar)
         for chart in charts:
             assert chart.proto.alt, chart.proto.id  # the accessible name ...
         captions = [plain(c.value) for c in at.caption]
@@ -145,7 +145,7 @@ def test_classroom_projector_and_colours_from_the_link():
     spec = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("fig_previous")
                            ).proto.spec)
     assert [list(x) for x in spec["data"][0]["colorscale"]] == CIVIDIS_COLORSCALE
-    assert widget(at, "ld_colors").value == "cividis"
+    assert at.query_params["colors"] == "cividis"  # the app's colour choice, kept in the link
 
 
 def test_the_share_panel_builds_the_teachers_link():

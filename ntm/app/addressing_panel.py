@@ -33,7 +33,13 @@ import numpy as np
 import streamlit as st
 
 from ntm.app.plotly_js import asset, component_js
-from ntm.figures.style import ARGMAX_COLOR, GRID_COLOR, WEIGHTING_COLORSCALE
+from ntm.figures.style import (
+    ARGMAX_COLOR,
+    DEFAULT_SCALE,
+    GRID_COLOR,
+    WEIGHTING_SCALE_WORDS,
+    weighting_scale,
+)
 
 COMPONENT_NAME = "ntm_addressing_panel"
 
@@ -192,8 +198,11 @@ def panel_data(
     texts: Mapping[str, str] | None = None,
     classroom: bool = False,
     revision: int = 0,
+    colors: str = DEFAULT_SCALE,
 ) -> dict[str, Any]:
-    """What the component receives: plain JSON (floats round-trip exactly)."""
+    """What the component receives: plain JSON (floats round-trip exactly). ``colors`` names
+    the weighting colour scale (``ntm.figures.style.WEIGHTING_SCALES``), which the component
+    draws and whose meaning its legend states."""
     mem = _matrix(memory)
     key = _matrix(k).reshape(-1)
     if mem.ndim != 2 or mem.shape[0] < 3:
@@ -210,7 +219,8 @@ def panel_data(
         "controls": controls.clamped(rows).to_json(),
         "defaults": StageControls().clamped(rows).to_json(),
         "limits": {"betaMax": BETA_MAX, "gammaMax": GAMMA_MAX, "maxSteps": MAX_STEPS},
-        "colorscale": [[float(t), c] for t, c in WEIGHTING_COLORSCALE],
+        "colorscale": [[float(t), c] for t, c in weighting_scale(colors)],
+        "legend": legend_text(colors),
         "argmaxColor": ARGMAX_COLOR,
         "gridColor": GRID_COLOR,
         "channel": channel,
@@ -219,6 +229,13 @@ def panel_data(
         "classroom": bool(classroom),
         "revision": int(revision),
     }
+
+
+def legend_text(colors: str = DEFAULT_SCALE) -> str:
+    """The panel's legend: what its colours and outline mean."""
+    words = WEIGHTING_SCALE_WORDS.get(colors, WEIGHTING_SCALE_WORDS[DEFAULT_SCALE])
+    return (f"Colour = weight: {words}; the blue outline marks the largest weight. Hover a cell "
+            "for its exact value.")
 
 
 def addressing_panel(
@@ -233,6 +250,7 @@ def addressing_panel(
     classroom: bool = False,
     revision: int = 0,
     on_release: Callable[[], None] | None = None,
+    colors: str = DEFAULT_SCALE,
 ) -> StageControls:
     """Mount the live addressing panel; return the stage controls to use from now on.
 
@@ -246,7 +264,8 @@ def addressing_panel(
     ``revision`` counts the times the server set ``controls`` itself (a reset, a scenario, a
     link): when it changes, the panel takes ``controls`` even if they equal what it was sent
     before. (The run a release causes still sends the controls the panel had before it, as
-    they were mounted before the release was read; the panel keeps its own.)
+    they were mounted before the release was read; the panel keeps its own.) ``colors`` names
+    the weighting colour scale (``"default"`` or ``"cividis"``).
 
     While a control is dragged the browser recomputes and redraws everything itself and sends
     nothing. When the gesture ends it sends one message; in the script run that message causes
@@ -255,7 +274,8 @@ def addressing_panel(
     clamped to the memory's size, so a reset or a link on the server always wins.
     """
     controls = controls or StageControls()
-    data = panel_data(memory, k, controls, row_labels, channel, texts, classroom, revision)
+    data = panel_data(memory, k, controls, row_labels, channel, texts, classroom, revision,
+                      colors)
     rows = len(data["memory"])
     result = _component()(
         key=key,

@@ -78,11 +78,13 @@ def read_data(memory: Any, weighting: Any, read_vector: Any, *,
 
 def write_data(memory: Any, written: Any, weighting: Any, erase: Any, add: Any, *,
                row_labels: Sequence[str] | None = None,
-               column_labels: Sequence[str] | None = None, channel: str = "addressing") -> dict:
-    """What the write figure's component receives: the figure and what it is computed from."""
+               column_labels: Sequence[str] | None = None, channel: str = "addressing",
+               colorscale: list | None = None) -> dict:
+    """What the write figure's component receives: the figure (its ``w`` in ``colorscale``, the
+    default weighting scale when not given) and what it is computed from."""
     mem = as_array(memory)
     fig = write_figure(mem, written, weighting, row_labels=row_labels,
-                       column_labels=column_labels)
+                       column_labels=column_labels, colorscale=colorscale)
     n, m = mem.shape
     return {
         "kind": "write",
@@ -121,11 +123,12 @@ def live_read_figure(memory: Any, weighting: Any, read_vector: Any, *, key: str,
 def live_write_figure(memory: Any, written: Any, weighting: Any, erase: Any, add: Any, *,
                       key: str, row_labels: Sequence[str] | None = None,
                       column_labels: Sequence[str] | None = None,
-                      channel: str = "addressing") -> None:
+                      channel: str = "addressing", colorscale: list | None = None) -> None:
     """Mount the write figure (memory before, after, change) for ``weighting`` and the erase
-    and add vectors; it then follows the live ``w`` of the addressing panel on ``channel``."""
+    and add vectors; it then follows the live ``w`` of the addressing panel on ``channel``.
+    ``colorscale`` draws ``w`` (the default weighting scale when not given)."""
     _mount(write_data(memory, written, weighting, erase, add, row_labels=row_labels,
-                      column_labels=column_labels, channel=channel), key)
+                      column_labels=column_labels, channel=channel, colorscale=colorscale), key)
 
 
 def expected_write(memory: Any, weighting: Any, erase: Any, add: Any) -> np.ndarray:

@@ -51,6 +51,7 @@ def weighting_heatmap(
     colorbar_position: str = "right",
     height: int | None = None,
     name: str = "w",
+    colorscale: list | None = None,
 ) -> go.Figure:
     """Heatmap of a weighting over memory rows: one vector or a ``(time, rows)`` matrix.
 
@@ -60,6 +61,8 @@ def weighting_heatmap(
     ``mark_argmax`` outlines the largest weight of every column; ``show_values`` writes the
     values in the cells (default: only when small enough to read). ``showscale`` adds the 0..1
     colour bar, on the ``"right"`` or at the ``"bottom"`` (keeps side-by-side panels equal).
+    ``colorscale`` is the weighting scale (``style.weighting_scale(name)``; the default one
+    when not given).
     """
     w = as_array(weighting)
     if w.ndim == 1:
@@ -72,6 +75,7 @@ def weighting_heatmap(
     x_hover = "" if t_len == 1 and x_labels is not None else f"{x_title or 't'} = %{{x}}<br>"
     heat = weighting_trace(
         z,
+        colorscale,
         x=list(range(t_len)) if x_labels is None else list(x_labels),
         y=list(range(n)),
         name=name,
@@ -306,15 +310,17 @@ def write_figure(
     column_labels: Sequence[str] | None = None,
     show_values: bool | None = None,
     height: int | None = None,
+    colorscale: list | None = None,
 ) -> go.Figure:
     """A write (eqs. 3-4): the weighting, the memory before and after, and the change.
 
-    Four panels on the rows' shared y-axis: ``w`` | ``M_{t-1}`` | ``M_t`` | ``M_t - M_{t-1}``.
+    Four panels on the rows' shared y-axis: ``w`` | ``M_{t-1}`` | ``M_t`` | ``M_t - M_{t-1}``;
+    ``w`` in ``colorscale`` (the default weighting scale when not given).
     """
     n = as_array(before).shape[0]
     return write_panels(
         before, after, weighting=weighting, row_labels=row_labels, column_labels=column_labels,
-        show_values=show_values, height=height or panel_height(n, extra=110),
+        show_values=show_values, height=height or panel_height(n, extra=110), colorscale=colorscale,
         titles=("w", "before  M(t−1)", "after  M(t)", "change  M(t) − M(t−1)"),
     )
 
@@ -336,6 +342,7 @@ def write_panels(
     x_title: str | None = None,
     gap: float = 0.04,
     cell_gaps: bool = True,
+    colorscale: list | None = None,
 ) -> go.Figure:
     """A write as panels side by side on the rows' one y-axis, one ``titles`` entry each:
     ``[w |] [M_{t-1} |] M_t | M_t - M_{t-1}``.
@@ -344,7 +351,8 @@ def write_panels(
     gentle write shows (``change_scale`` draws its colour bar). ``rows`` (memory rows in display
     order) crops the view and keeps the true row numbers; ``mark_rows`` outlines rows in every
     memory panel; ``show_values`` writes the values in the cells (default: while readable);
-    ``cell_gaps`` separates the cells by thin grid lines.
+    ``cell_gaps`` separates the cells by thin grid lines; ``colorscale`` draws the weighting
+    (the default weighting scale when not given).
     """
     b, a = as_array(before), as_array(after)
     rows = list(range(a.shape[0])) if rows is None else list(rows)
@@ -367,7 +375,7 @@ def write_panels(
     if weighting is not None:
         w = as_array(weighting)[rows][:, None]
         traces.insert(0, weighting_trace(
-            w, x=["w"], y=common["y"], ygap=common["ygap"], yaxis="y", name="w", text_size=10,
+            w, colorscale, x=["w"], y=common["y"], ygap=common["ygap"], yaxis="y", name="w", text_size=10,
             values=common["values"], hover="memory location %{y}<br>w = %{z:.4g}<extra></extra>"))
     labels = [f"{r} {row_labels[r]}" for r in rows] if row_labels is not None else None
     layout = _panel_layout(len(traces), titles, narrow_first=weighting is not None, gap=gap,

@@ -16,6 +16,9 @@ from .style import (
     PALETTE,
 )
 
+#: Errors over two sizes: white (none) .. dark red (every bit wrong).
+ERRORS_COLORSCALE = [[0.0, "#ffffff"], [0.02, "#fee8c8"], [0.3, "#fc8d59"], [1.0, "#7f0000"]]
+
 
 def _lines(series: Mapping[str, Sequence[tuple[float, float]]], *, x_title: str, y_title: str,
            x_hover: str, marker: int, height: int, x_axis: dict, y_axis: dict) -> go.Figure:
@@ -55,13 +58,14 @@ def error_curve(results: Mapping[str, Sequence[Mapping]], *, x: str = "length",
 
 def evaluation_heatmap(rows: Sequence[Mapping], *, x: str = "length", y: str = "repeats",
                        value: str = "bits_wrong_pct", value_title: str = "% bits wrong",
-                       train_max: tuple[int, int] | None = None, height: int = 420
-                       ) -> go.Figure:
+                       train_max: tuple[int, int] | None = None, height: int = 420,
+                       colorscale: list | None = None) -> go.Figure:
     """An evaluation over two sizes (repeat copy: length x repeats) as a heatmap of ``value``.
 
     Each cell is labelled with its value; cells with no evaluation stay blank. ``train_max``
     (``(x_max, y_max)``) outlines the training range, so what lies outside it reads as
-    generalisation.
+    generalisation. ``colorscale`` is a sequential scale from 0 (the default: white to dark red;
+    ``style.CIVIDIS_COLORSCALE`` for the colour-vision-safe choice).
     """
     xs = sorted({int(r[x]) for r in rows if x in r and y in r})
     ys = sorted({int(r[y]) for r in rows if x in r and y in r})
@@ -75,7 +79,7 @@ def evaluation_heatmap(rows: Sequence[Mapping], *, x: str = "length", y: str = "
     trace = dict(
         type="heatmap", z=z, x=[str(v) for v in xs], y=[str(v) for v in ys], text=text,
         texttemplate="%{text}", textfont={"size": 11}, zmin=0, zmax=zmax,
-        colorscale=[[0.0, "#ffffff"], [0.02, "#fee8c8"], [0.3, "#fc8d59"], [1.0, "#7f0000"]],
+        colorscale=colorscale or ERRORS_COLORSCALE,
         colorbar={"thickness": 12, "title": {"text": value_title}}, xgap=1, ygap=1,
         hovertemplate=f"{x} %{{x}}, {y} %{{y}}<br>{value_title}: %{{z:.4g}}<extra></extra>",
     )

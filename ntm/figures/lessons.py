@@ -4,7 +4,6 @@
   student has answered);
 * :func:`guess_rows_figure`, :func:`guess_number_figure`, :func:`options_figure`: the
   student's guess beside the truth, for the three kinds of question;
-* :func:`legend_figure`: what the colours mean;
 * :func:`styled`: a figure in the chosen colour scale (:data:`~ntm.figures.style.WEIGHTING_SCALES`)
   and, for the projector, with larger type and stronger lines.
 
@@ -23,7 +22,6 @@ from .addressing import weighting_heatmap
 from .style import (
     ARGMAX_COLOR,
     FONT,
-    MEMORY_COLORSCALE,
     TEMPLATE,
     WEIGHTING_COLORSCALE,
     WEIGHTING_SCALES,
@@ -159,31 +157,3 @@ def options_figure(options: Mapping[str, Any], *, truth: str, guess: str | None,
     fig.update_xaxes(tickangle=0, tickfont={"size": 11})
     fig.update_layout(margin={"b": 56})
     return _label_margin(fig, row_labels)
-
-
-def legend_figure(colors: str = "default", *, height: int = 120) -> go.Figure:
-    """What the colours mean: the weighting scale over 0..1 and the memory scale over −1..+1,
-    each a strip of labelled cells."""
-    scale = WEIGHTING_SCALES.get(colors, WEIGHTING_COLORSCALE)
-    w = np.linspace(0, 1, 6)
-    m = np.linspace(-1, 1, 5)
-    strip = dict(type="heatmap", showscale=False, xgap=2, texttemplate="%{text}",
-                 textfont={"size": 13})
-    traces = [
-        {**strip, "z": [w], "x": [f"{v:g}" for v in w], "y": ["weighting w"], "zmin": 0,
-         "zmax": 1, "colorscale": scale, "text": [[f"{v:g}" for v in w]],
-         "hovertemplate": "weight %{x}<extra></extra>"},
-        {**strip, "z": [m], "x": [f"{v:+g}".replace("-", "−") for v in m], "y": ["memory M"],
-         "zmin": -1, "zmax": 1, "colorscale": MEMORY_COLORSCALE, "xaxis": "x2", "yaxis": "y2",
-         "text": [[f"{v:+g}".replace("-", "−") for v in m]],
-         "hovertemplate": "value %{x}<extra></extra>"},
-    ]
-    axis = {"fixedrange": True, "showgrid": False, "type": "category", "ticks": ""}
-    return go.Figure(traces, {
-        "height": height, "font": FONT, "template": TEMPLATE, "plot_bgcolor": "white",
-        "margin": {"l": 100, "r": 10, "t": 10, "b": 10},
-        "xaxis": {**axis, "domain": [0, 1], "anchor": "y", "showticklabels": False},
-        "yaxis": {**axis, "domain": [0.58, 1]},
-        "xaxis2": {**axis, "domain": [0, 1], "anchor": "y2", "showticklabels": False},
-        "yaxis2": {**axis, "domain": [0, 0.42]},
-    })

@@ -31,11 +31,12 @@ def memory_figure(result: Any) -> go.Figure:
                           mark_rows=list(result.key_rows))
 
 
-def build_figures(result: Any) -> dict[str, go.Figure]:
+def build_figures(result: Any, colorscale: list | None = None) -> dict[str, go.Figure]:
     """Every figure of the playground state as the server draws it, by name: ``memory``,
     ``kernel``, the five stages (``previous`` … ``sharpened``), ``read`` and ``write``. (The
     page itself draws the stages, the read and the write live in the browser:
-    :mod:`ntm.app.addressing_panel`, :mod:`ntm.app.live_figures`.)"""
+    :mod:`ntm.app.addressing_panel`, :mod:`ntm.app.live_figures`.) Weightings are drawn in
+    ``colorscale`` (the default weighting scale when not given)."""
     rows, cols = result.row_labels, result.column_labels
     figs = {
         "memory": memory_figure(result),
@@ -46,11 +47,11 @@ def build_figures(result: Any) -> dict[str, go.Figure]:
     for name, w in result.stages.items():
         figs[name] = weighting_heatmap(w, title=argmax_caption(w), name=STAGE_SYMBOLS[name],
                                        height=height, showscale=True,
-                                       colorbar_position="bottom")
+                                       colorbar_position="bottom", colorscale=colorscale)
     figs["read"] = read_figure(result.memory, result.sharpened, result.read, row_labels=rows,
                                column_labels=cols)
     figs["write"] = write_figure(result.memory, result.written, result.sharpened,
-                                 row_labels=rows, column_labels=cols)
+                                 row_labels=rows, column_labels=cols, colorscale=colorscale)
     return figs
 
 

@@ -58,6 +58,8 @@ WEIGHTING_SCALE_WORDS = {
     "cividis": "dark blue = 0 (no weight) … yellow = 1 (all the weight)",
 }
 MEMORY_SCALE_WORDS = "purple = negative, white = 0, green = positive"
+#: The weighting scale a figure builder draws when given no other.
+DEFAULT_SCALE = "default"
 #: Outline of the argmax cell of a weighting.
 ARGMAX_COLOR = "#1f4e9c"
 #: Light grey drawn between cells, so white (zero) cells stay visible.
@@ -129,9 +131,16 @@ def memory_trace(z: np.ndarray, zmax: float, **kwargs: Any) -> dict:
     return heatmap(z, colorscale=MEMORY_COLORSCALE, zmin=-zmax, zmax=zmax, **kwargs)
 
 
-def weighting_trace(z: np.ndarray, **kwargs: Any) -> dict:
-    """A heatmap of weightings on the fixed 0..1 scale; near-zero cells stay unlabelled."""
-    return heatmap(z, colorscale=WEIGHTING_COLORSCALE, zmin=0.0, zmax=1.0,
+def weighting_scale(name: str | None = DEFAULT_SCALE) -> list:
+    """The weighting colour scale called ``name`` in URLs (``"default"``, ``"cividis"``); the
+    default scale for a name it does not know."""
+    return WEIGHTING_SCALES.get(name or DEFAULT_SCALE, WEIGHTING_COLORSCALE)
+
+
+def weighting_trace(z: np.ndarray, colorscale: list | None = None, **kwargs: Any) -> dict:
+    """A heatmap of weightings on the fixed 0..1 scale (``colorscale``, the default weighting
+    scale when not given); near-zero cells stay unlabelled."""
+    return heatmap(z, colorscale=colorscale or WEIGHTING_COLORSCALE, zmin=0.0, zmax=1.0,
                    **{"blank_below": 0.005, **kwargs})
 
 

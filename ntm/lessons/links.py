@@ -22,8 +22,8 @@ from urllib.parse import urlencode
 
 import segno
 
-from ..figures.style import WEIGHTING_SCALES
 from ..plaintext import plain
+from ..urlcheck import APP_PARAMS, parse_colors
 from .controls import CONTROLS, parse_hide, parse_lock
 from .questions import parse_answer
 from .steps import QUESTIONS, STEPS, Step
@@ -94,8 +94,8 @@ def parse_query(params: Mapping[str, str | list[str]]) -> tuple[LessonState, lis
         colors=_parse_colors(raw.get("colors"), notices),
         reduce_motion=raw.get("motion", "").strip() == "reduce",
     )
-    known = {"step", "lock", "hide", "colors", "motion", *FLAGS, *QUESTIONS, *CONTROLS,
-             *STREAMLIT_PARAMS}
+    known = {"step", "lock", "hide", "motion", *FLAGS, *QUESTIONS, *CONTROLS,
+             *STREAMLIT_PARAMS, *APP_PARAMS}
     notices += [f"unknown parameter `{plain(k)}` ignored." for k in raw if k not in known]
     return state, notices
 
@@ -152,11 +152,11 @@ def _parse_controls(raw: Mapping[str, str], step: Step, lock: Mapping[str, Any],
 
 
 def _parse_colors(text: str | None, notices: list[str]) -> str:
-    if text is None or text.strip() in WEIGHTING_SCALES:
-        return (text or "default").strip()
-    notices.append(f"`colors={plain(text)}` is not one of {', '.join(WEIGHTING_SCALES)}; "
-                   "using default.")
-    return "default"
+    """The app-wide colour choice (:func:`ntm.urlcheck.parse_colors`), as the link gives it."""
+    name, notice = parse_colors(text)
+    if notice:
+        notices.append(notice)
+    return name
 
 
 def to_query(state: LessonState) -> dict[str, str]:

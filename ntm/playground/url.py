@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..plaintext import plain
+from ..urlcheck import APP_PARAMS
 from .settings import CELL_LIMIT, DEFAULTS, PARAMS, Param, Settings, active, clamp, clamp_value
 
 #: Query parameters Streamlit itself uses; never reported as unknown, and kept in the URL.
@@ -53,7 +54,8 @@ def parse_query(params: Mapping[str, str | list[str]]) -> tuple[Settings, list[s
     """Settings from URL query parameters, never raising.
 
     Returns ``(settings, notices, given)``: ``notices`` says in words which values were clamped,
-    snapped or ignored (non-numbers, unknown options or names, cells outside the memory);
+    snapped or ignored (non-numbers, unknown options or names, cells outside the memory; the
+    app-wide ``colors`` is not the playground's and is left to :mod:`ntm.app.colours`);
     ``given`` names the parameters that set a value (clamped ones included).
     Repeated parameters use their last value, with a notice.
     """
@@ -124,7 +126,7 @@ def _read_cells(raw: Mapping[str, str], values: Mapping[str, Any],
     for name, text in raw.items():
         match = _CELL_RE.match(name)
         if match is None:
-            if name not in PARAMS and name not in STREAMLIT_PARAMS:
+            if name not in PARAMS and name not in STREAMLIT_PARAMS and name not in APP_PARAMS:
                 notices.append(f"unknown parameter `{plain(name)}` ignored.")
             continue
         shown, number = plain(name), _parse_number(text)

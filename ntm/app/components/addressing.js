@@ -201,13 +201,14 @@ const DEFAULTS = {
   kernel: [0, 0, 0, 1, 0.2, 0, 0],
   gamma: 2,
 };
-const COLORSCALE = [
+/**
+ * The weighting colour scale comes with the data (`data.colorscale`, the app's colour choice:
+ * ntm.figures.style.WEIGHTING_SCALES); this plain grey ramp only fills in until the first data
+ * arrives, in the same call that builds the panel.
+ */
+const FALLBACK_COLORSCALE = [
   [0.0, "#ffffff"],
-  [0.05, "#fff1e6"],
-  [0.2, "#fdd0a2"],
-  [0.45, "#fd8d3c"],
-  [0.7, "#d94801"],
-  [1.0, "#7f2704"],
+  [1.0, "#000000"],
 ];
 const ARGMAX_COLOR = "#1f4e9c";
 const GRID_COLOR = "#d4d4d4";
@@ -379,8 +380,8 @@ class Panel {
     this.keysHeld = new Set();
     this.pointerHeld = false;
     this.drawQueued = false;
-    this.colorscale = COLORSCALE;
-    this.colours = colourTable(COLORSCALE);
+    this.colorscale = FALLBACK_COLORSCALE;
+    this.colours = colourTable(FALLBACK_COLORSCALE);
     this.channel = "playground";
     this.token = "";
     this.argmaxColour = ARGMAX_COLOR;
@@ -520,11 +521,10 @@ class Panel {
       this.rowNumbers, this.figure, this.overlay, this.cellValues,
     ]));
 
+    this.legendText = el("span", { class: "legend-text", text: "Colour = weight, from 0 to 1; the blue outline marks the largest weight. Hover a cell for its exact value." });
     const legend = el("div", { class: "legend" }, [
       el("span", { class: "swatch", "aria-hidden": "true" }),
-      el("span", {
-        text: "Colour = weight, from 0 (white) to 1 (dark red); the blue outline marks the largest weight. Hover a cell for its exact value.",
-      }),
+      this.legendText,
     ]);
     legend.firstChild.append(el("span", { text: "0" }), el("span", { text: "1" }));
     this.legendSwatch = legend.firstChild;
@@ -857,9 +857,9 @@ class Panel {
   receive(data) {
     data = data || {};
     if (data.limits) Object.assign(this.limits, data.limits);
-    if (data.colorscale) {
-      this.colorscale = data.colorscale;
-      this.colours = colourTable(data.colorscale);
+    if (Array.isArray(data.colorscale)) this.setColorscale(data.colorscale);
+    if (typeof data.legend === "string" && this.legendText.textContent !== data.legend) {
+      this.legendText.textContent = data.legend;
     }
     if (typeof data.channel === "string") this.channel = data.channel;
     this.root.classList.toggle("classroom", Boolean(data.classroom));
@@ -913,6 +913,17 @@ class Panel {
     this.buildKernelControls();
     this.syncInputs();
     this.draw();
+  }
+
+  /** A new weighting colour scale (the app's colour choice changed): recolour what is drawn. */
+  setColorscale(scale) {
+    if (JSON.stringify(scale) === JSON.stringify(this.colorscale)) return;
+    this.colorscale = scale;
+    this.colours = colourTable(scale);
+    this.root.dataset.colorscale = JSON.stringify(scale);
+    if (!this.plotted) return;
+    this.Plotly.restyle(this.figure, { colorscale: [scale] }, [0]);
+    if (this.layout.showText && this.drawn) this.writeValues(this.drawn);
   }
 
   buildKernelControls() {

@@ -14,8 +14,6 @@ from typing import Any
 import streamlit as st
 
 from ... import catalogue
-from ...figures.lessons import legend_figure
-from ...figures.style import MEMORY_SCALE_WORDS, WEIGHTING_SCALE_WORDS, WEIGHTING_SCALES
 from ...lessons import links, scenes
 from ...lessons.controls import CONTROLS
 from ...lessons.questions import Verdict, check
@@ -24,6 +22,7 @@ from ...lessons.steps import STEPS, Step
 from ...plaintext import escape
 from ...stepper.episode import random_batch, run_episode
 from ...tasks import task_of
+from .. import colours
 from ..models import shipped_model
 
 STATE, NOTICES, JUST = "lesson_state", "lesson_notices", "lesson_just_answered"
@@ -52,8 +51,9 @@ def set_state(new: links.LessonState) -> None:
 
 
 def sync_url() -> None:
-    """Make the address bar hold the lesson state (written only when it changed)."""
-    wanted = links.to_query(state())
+    """Make the address bar hold the lesson state (written only when it changed), with the
+    app's colour choice (:mod:`ntm.app.colours`) as its ``colors``."""
+    wanted = links.to_query(state().updated(colors=colours.current()))
     current = st.query_params.to_dict()
     keep = {k: v for k, v in current.items() if k in links.STREAMLIT_PARAMS}
     if current != {**wanted, **keep}:
@@ -73,8 +73,6 @@ def _on_pick() -> None:
 
 def _on_display(name: str) -> None:
     value = st.session_state[f"ld_{name}"]
-    if name == "colors":
-        value = value or "default"
     if name == "motion":
         set_state(state().updated(reduce_motion=bool(value)))
     else:
@@ -176,9 +174,9 @@ def page_style(s: links.LessonState) -> None:
 
 
 def display_settings(s: links.LessonState) -> None:
-    """The sidebar's display toggles (each in the URL) and the colour legend."""
-    seeds = {"projector": s.projector, "classroom": s.classroom, "colors": s.colors,
-             "motion": s.reduce_motion}
+    """The sidebar's display toggles (each in the URL). The colours are the app's one choice,
+    with its legend (:mod:`ntm.app.colours`, in the sidebar of every page)."""
+    seeds = {"projector": s.projector, "classroom": s.classroom, "motion": s.reduce_motion}
     for name, value in seeds.items():
         st.session_state.setdefault(f"ld_{name}", value)
     with st.sidebar:
@@ -191,18 +189,6 @@ def display_settings(s: links.LessonState) -> None:
                   "instead of its text.")
         st.toggle("Reduce motion", key="ld_motion", on_change=_on_display, args=("motion",),
                   help="Reveal every stage at once instead of one after another.")
-        st.segmented_control("Weighting colours", list(WEIGHTING_SCALES), key="ld_colors",
-                             required=True, on_change=_on_display, args=("colors",),
-                             format_func={"default": "default",
-                                          "cividis": "cividis (colour-vision safe)"}.get)
-        legend(s.colors)
-
-
-def legend(colors: str) -> None:
-    words = (f"Weightings: {WEIGHTING_SCALE_WORDS.get(colors, '')}. Memory: "
-             f"{MEMORY_SCALE_WORDS}. Every cell also shows its value (hover for more), and "
-             "the largest weight is outlined.")
-    chart(legend_figure(colors), words, "legend")
 
 
 def chart(fig, sentence: str, key: str) -> None:

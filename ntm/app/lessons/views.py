@@ -22,6 +22,7 @@ from ...lessons.questions import (
 from ...lessons.scenes import EpisodeScene, Scene
 from ...lessons.steps import STEPS, Step
 from ...plaintext import escape
+from .. import colours
 from .. import lessons as L
 
 #: How wide each panel is, relative to one stage column.
@@ -214,7 +215,7 @@ def share_panel(s: links.LessonState) -> None:
             projector = row[1].toggle("Projector mode", key="share_projector",
                                       value=s.projector)
             colors = row[2].selectbox("Colours", list(WEIGHTING_SCALES), key="share_colors",
-                                      index=list(WEIGHTING_SCALES).index(s.colors))
+                                      index=list(WEIGHTING_SCALES).index(colours.current()))
         url = links.lesson_url(base_url(), links.teacher_query(
             step, hide=set(hide), lock=lock, classroom=classroom, projector=projector,
             colors=colors))
