@@ -13,10 +13,11 @@ import numpy as np
 import streamlit as st
 
 from ntm import catalogue
+from ntm.app import colours
 from ntm.app.models import devices, shipped_model, uploaded_model
 from ntm.app.navigation import ensure_app_navigation
 from ntm.app.query import checked_query
-from ntm.app.trace_player import preload_plotly, trace_player
+from ntm.app.trace_player import trace_player
 from ntm.checkpoint import CheckpointError
 from ntm.figures.style import offset_labels
 from ntm.plaintext import escape
@@ -27,9 +28,6 @@ from ntm.tasks import task_of
 ensure_app_navigation()
 BIND = "query-params"
 LINK_ICON = ":material/link_off:"
-with st.sidebar:
-    preload_plotly()  # the browser parses Plotly.js while the model runs
-
 st.title("Model stepper")
 st.caption(
     "A really trained NTM runs on one sequence; move the time cursor to see what each head "
@@ -146,13 +144,15 @@ except CheckpointError as exc:
 run_key = (id(model), device, mode, tuple(chosen.items()), batch.inputs.numpy().tobytes())
 if st.session_state.get("_episode_key") != run_key:
     with st.spinner("Running the model…"):
-        ep = episode.run_episode(model, task, batch)
-        start = opening_step(st.query_params.get("t"), ep.steps - 1)
-        st.session_state["_payload"] = player.episode_payload(
-            ep, start, title=labels.get(model_key, model_key))
-    st.session_state["_episode"] = ep
+        st.session_state["_episode"] = episode.run_episode(model, task, batch)
     st.session_state["_episode_key"] = run_key
 ep: episode.Episode = st.session_state["_episode"]
+# Packed again for a new episode or a new colour choice (the cursor: where the URL says).
+if st.session_state.get("_payload_key") != (run_key, colours.current()):
+    st.session_state["_payload"] = player.episode_payload(
+        ep, opening_step(st.query_params.get("t"), ep.steps - 1),
+        title=labels.get(model_key, model_key), colorscale=colours.scale())
+    st.session_state["_payload_key"] = (run_key, colours.current())
 
 # ------------------------------------------------------------------ the player
 # Every cursor move happens in the browser; the server hears only where the cursor stopped.

@@ -15,6 +15,7 @@ from ntm.app import plotly_js
 from ntm.app import trace_player as tp
 from ntm.evaluate import task_of
 from ntm.figures import episode as episode_figures
+from ntm.figures.style import CIVIDIS_COLORSCALE, MEMORY_COLORSCALE
 from ntm.stepper import episode, player
 from ntm.stepper.playback import DEFAULT_SPEED, SPEEDS
 
@@ -230,3 +231,20 @@ def test_a_cuda_model_gives_the_cpu_trace_and_payload(copy_model, length):
     for name, value in a_cpu.items():
         if value.dtype == np.float32:
             np.testing.assert_allclose(a_gpu[name], value, atol=1e-4, err_msg=name)
+
+
+def test_the_colour_choice_recolours_the_weightings_and_names_a_new_payload(ep20):
+    """``colors=cividis`` (the sidebar's choice): the episode grid's weightings and every stage
+    panel are drawn in cividis, the memory stays diverging, and the payload gets a new id so the
+    browser redraws instead of keeping the old figures."""
+    default = player.episode_payload(ep20)
+    cividis = player.episode_payload(ep20, colorscale=CIVIDIS_COLORSCALE)
+    assert default[8:24] != cividis[8:24]
+    assert player.episode_payload(ep20)[8:24] == default[8:24]
+    figures = {f["id"]: f["figure"] for f in player.unpack(cividis)[0]["figures"]}
+    want = [list(c) for c in CIVIDIS_COLORSCALE]
+    grid = {d["name"]: d["colorscale"] for d in figures["grid"]["data"]}
+    assert grid["write weighting"] == grid["read weighting"] == want
+    assert all(d["colorscale"] == want for d in figures["stages"]["data"])
+    assert all(d["colorscale"] == [list(c) for c in MEMORY_COLORSCALE]
+               for d in figures["memory"]["data"])

@@ -10,9 +10,13 @@ loads it once per page with :data:`LOADER_JS`.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import plotly
+import streamlit as st
 import streamlit.components.v1 as components
 from plotly.offline import get_plotlyjs_version
 
@@ -76,3 +80,18 @@ def component_js(name: str) -> str:
     """A component's module source: the Plotly.js loader, the helpers the components share
     (``common.js``), then the component's own file."""
     return LOADER_JS + asset("common.js") + asset(name)
+
+
+@functools.cache
+def _preloader() -> Callable[..., Any]:
+    return st.components.v2.component(
+        "ntm_plotly_preload",
+        js=LOADER_JS + "export default function preload() { loadPlotly().catch(() => {}); }",
+    )
+
+
+def preload(key: str = "plotly_preload") -> None:
+    """Start loading Plotly.js in the browser now (an empty element): the script is fetched and
+    parsed while the rest of the page arrives and the server works (running a model), so the
+    components find it ready. Put it where its zero height does not show, such as the sidebar."""
+    _preloader()(key=key, width="content", height="content")

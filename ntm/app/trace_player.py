@@ -45,21 +45,6 @@ def _component() -> Callable[..., Any]:
     )
 
 
-@functools.cache
-def _preloader() -> Callable[..., Any]:
-    return st.components.v2.component(
-        f"{COMPONENT_NAME}_preload",
-        js=plotly_js.LOADER_JS + "export default function preload() { loadPlotly().catch(() => {}); }",
-    )
-
-
-def preload_plotly(key: str = "plotly_preload") -> None:
-    """Start loading Plotly.js in the browser now (an empty element): call it before slow work
-    (running the model), so the player finds it parsed. Put it somewhere its zero height does
-    not show, such as the sidebar."""
-    _preloader()(key=key, width="content", height="content")
-
-
 def stopped_step(result: Any, steps: int) -> int | None:
     """The step the browser reported stopping at, if this run carries one and it is usable."""
     value = getattr(result, "stop", None)

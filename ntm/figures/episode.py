@@ -111,12 +111,14 @@ class _Grid:
 
 
 def _time_heat(z: np.ndarray, *, y: Sequence, weighting: bool, name: str, value: str,
-               row_name: str, zmax: float | None = None, **refs) -> dict:
-    """A (rows x time) heatmap trace; ``weighting`` picks the fixed 0..1 scale."""
+               row_name: str, zmax: float | None = None, colorscale: list | None = None,
+               **refs) -> dict:
+    """A (rows x time) heatmap trace; ``weighting`` picks the fixed 0..1 scale (``colorscale``,
+    the default weighting scale when not given)."""
     hover = f"t = %{{x}}<br>{row_name} %{{y}}<br>{value} = %{{z:.4g}}<extra>{name}</extra>"
     common = dict(x=list(range(z.shape[1])), y=list(y), name=name, hover=hover, **refs)
     if weighting:
-        return weighting_trace(z, **common)
+        return weighting_trace(z, colorscale, **common)
     return memory_trace(z, zmax or abs_max(z), **common)
 
 
@@ -131,6 +133,7 @@ def episode_grid(
     cursor: int | None = None,
     rows: Sequence[int] | None = None,
     height: int = 760,
+    colorscale: list | None = None,
 ) -> go.Figure:
     """The paper's Figure 6 for one run: time on the x-axis of all six panels.
 
@@ -138,6 +141,7 @@ def episode_grid(
     outputs ``(T, C_out)`` (sigmoid), read vectors ``(T, M)``, read weightings ``(T, N)``.
     ``rows`` (a list of memory rows, in display order) crops the weighting panels (default: the
     every row; the stepper passes :func:`ntm.stepper.episode.focus_window`); the y-axis keeps the true row numbers.
+    ``colorscale`` draws the inputs, outputs and weightings (default: the weighting scale).
     """
     x_in, x_out = as_array(inputs), as_array(outputs)
     a, r = as_array(adds), as_array(reads)
@@ -150,17 +154,17 @@ def episode_grid(
     zmax = abs_max(a, r)
     traces = [
         _time_heat(x_in.T, y=range(x_in.shape[1]), weighting=True, name="input", value="x",
-                   row_name="channel", **g.refs(0, 0)),
+                   row_name="channel", colorscale=colorscale, **g.refs(0, 0)),
         _time_heat(x_out.T, y=range(x_out.shape[1]), weighting=True, name="output", value="y",
-                   row_name="channel", **g.refs(0, 1)),
+                   row_name="channel", colorscale=colorscale, **g.refs(0, 1)),
         _time_heat(a.T, y=range(a.shape[1]), weighting=False, name="add", value="a",
                    row_name="column", zmax=zmax, **g.refs(1, 0)),
         _time_heat(r.T, y=range(r.shape[1]), weighting=False, name="read", value="r",
                    row_name="column", zmax=zmax, **g.refs(1, 1)),
         _time_heat(ww[:, rows].T, y=y_rows, weighting=True, name="write weighting", value="w",
-                   row_name="memory location", **g.refs(2, 0)),
+                   row_name="memory location", colorscale=colorscale, **g.refs(2, 0)),
         _time_heat(rw[:, rows].T, y=y_rows, weighting=True, name="read weighting", value="w",
-                   row_name="memory location", **g.refs(2, 1)),
+                   row_name="memory location", colorscale=colorscale, **g.refs(2, 1)),
     ]
     for c in (0, 1):
         g.y(0, c).update(title={"text": "channel"}, autorange="reversed")
@@ -237,9 +241,10 @@ def target_output(
 
 def stage_panel(previous: Any, content: Any, gated: Any, shifted: Any, sharpened: Any,
                 *, rows: Sequence[int] | None = None, title: str | None = None,
-                height: int | None = None) -> go.Figure:
+                height: int | None = None, colorscale: list | None = None) -> go.Figure:
     """One head's addressing at one step: ``w_{t-1}`` and the four stages (eqs. 5, 7, 8, 9)
-    as five columns over the memory rows, on the fixed 0..1 scale, argmax outlined.
+    as five columns over the memory rows, on the fixed 0..1 scale (``colorscale``, default the
+    weighting scale), argmax outlined.
 
     ``rows`` (memory rows in display order, e.g. from :func:`focus_window`) zooms in; the
     argmax of each stage is outlined when it lies in view.
@@ -247,12 +252,13 @@ def stage_panel(previous: Any, content: Any, gated: Any, shifted: Any, sharpened
     stack = np.stack([as_array(v) for v in (previous, content, gated, shifted, sharpened)])
     if rows is None:
         return weighting_heatmap(stack, x_labels=list(STAGE_NAMES), title=title, height=height,
-                                 show_values=False if stack.shape[1] > 32 else None)
+                                 show_values=False if stack.shape[1] > 32 else None,
+                                 colorscale=colorscale)
     rows = list(rows)
     z = stack[:, rows].T  # (rows, 5)
     y = [str(r) for r in rows]
     heat = weighting_trace(
-        z, x=list(STAGE_NAMES), y=y, ygap=1 if len(rows) <= 64 else 0, name="w",
+        z, colorscale, x=list(STAGE_NAMES), y=y, ygap=1 if len(rows) <= 64 else 0, name="w",
         hover="%{x}<br>memory location %{y}<br>w = %{z:.4g}<extra></extra>",
     )
     # The stages are set apart by lines rather than by Plotly's xgap: a heatmap with gaps is
@@ -276,13 +282,14 @@ def stage_panel(previous: Any, content: Any, gated: Any, shifted: Any, sharpened
 
 
 def stage_panels(stacks: Sequence[Sequence[Any]], *, rows: Sequence[int], gap: float = 0.06,
-                 height: int | None = None) -> go.Figure:
+                 height: int | None = None, colorscale: list | None = None) -> go.Figure:
     """Several heads' :func:`stage_panel` side by side in one figure, head ``k`` on axes
     ``x{k+1}`` / ``y{k+1}`` (``x`` / ``y`` for the first), ``gap`` (a fraction of the width)
     between them. ``stacks[k]`` holds head ``k``'s five weightings (``w_{t-1}`` and the four
     stages). One figure redraws in one pass where one per head would take one each.
     """
-    panels = [stage_panel(*stack, rows=rows, height=height) for stack in stacks]
+    panels = [stage_panel(*stack, rows=rows, height=height, colorscale=colorscale)
+              for stack in stacks]
     n = len(panels)
     width = (1 - gap * (n - 1)) / n
     fig = go.Figure(layout=panels[0].layout)

@@ -142,9 +142,10 @@ def _window_index(rows: list[int], n: int) -> np.ndarray:
     return index
 
 
-def episode_id(ep: Episode, rows: Iterable[int]) -> bytes:
-    """16 bytes that name this episode's data (the player keeps its cursor while the id stays)."""
-    h = hashlib.blake2b(digest_size=16)
+def episode_id(ep: Episode, rows: Iterable[int], look: str = "") -> bytes:
+    """16 bytes that name this episode's data and ``look`` (e.g. the colour scale): the player
+    keeps its cursor while the id stays, and redraws when it changes."""
+    h = hashlib.blake2b(look.encode(), digest_size=16)
     tr = ep.trace
     for a in (ep.inputs, tr.logits, tr.write.weights, tr.read.weights, tr.initial_memory,
               np.asarray(list(rows))):
@@ -152,11 +153,13 @@ def episode_id(ep: Episode, rows: Iterable[int]) -> bytes:
     return h.digest()
 
 
-def episode_payload(ep: Episode, start: int = 0, *, title: str = "") -> bytes:
+def episode_payload(ep: Episode, start: int = 0, *, title: str = "",
+                    colorscale: list | None = None) -> bytes:
     """Everything the trace player shows of ``ep``, opening at step ``start``.
 
-    ``title`` names the model (shown in the player's text alternative). See the module
-    docstring for the format and what is (and is not) sent.
+    ``title`` names the model (shown in the player's text alternative); ``colorscale`` draws
+    the weightings (default: the weighting scale). See the module docstring for the format and
+    what is (and is not) sent.
     """
     tr = ep.trace
     steps, last = ep.steps, ep.steps - 1
@@ -192,7 +195,7 @@ def episode_payload(ep: Episode, start: int = 0, *, title: str = "") -> bytes:
     arrays.add("wrong", ep.wrong, "uint8")
     arrays.add("scored", ep.scored, "uint8")
 
-    figures = _figures(ep, t0, rows, grid_rows, arrays)
+    figures = _figures(ep, t0, rows, grid_rows, arrays, colorscale)
     n_rows = len(rows)
     zoom = f"rows {rows[0]}…{rows[-1]} of 0…{n - 1}" if n_rows < n else f"all {n} rows"
     header = {
@@ -220,7 +223,7 @@ def episode_payload(ep: Episode, start: int = 0, *, title: str = "") -> bytes:
                    "negative": NEGATIVE_COLOR},
         "figures": figures,
     }
-    return pack(header, arrays.items, episode_id(ep, rows))
+    return pack(header, arrays.items, episode_id(ep, rows, json.dumps(colorscale)))
 
 
 def _at(head: Any, t: int, h: int) -> Callable[[str], np.ndarray]:
@@ -229,7 +232,7 @@ def _at(head: Any, t: int, h: int) -> Callable[[str], np.ndarray]:
 
 
 def _figures(ep: Episode, t: int, rows: list[int], grid_rows: list[int],
-             arrays: _Arrays) -> list[dict[str, Any]]:
+             arrays: _Arrays, colorscale: list | None = None) -> list[dict[str, Any]]:
     """Every figure at step ``t`` and how the player updates it (``kind`` and its arrays)."""
     tr = ep.trace
     figures: list[dict[str, Any]] = []
@@ -240,13 +243,13 @@ def _figures(ep: Episode, t: int, rows: list[int], grid_rows: list[int],
 
     add("grid", "grid", episode_figures.episode_grid(
         ep.inputs, ep.outputs, tr.write.add[:, 0, 0], tr.reads[:, 0, 0], tr.write.weights[:, 0, 0],
-        tr.read.weights[:, 0, 0], cursor=t, rows=grid_rows),
+        tr.read.weights[:, 0, 0], cursor=t, rows=grid_rows, colorscale=colorscale),
         "The whole episode (the paper's Figure 6)")
     panels = [(kind, h) for kind, head in (("write", tr.write), ("read", tr.read))
               for h in range(head.weights.shape[2])]
     add("stages", "stages", episode_figures.stage_panels(
         [[_at(getattr(tr, kind), t, h)(name) for name in STAGES] for kind, h in panels],
-        rows=rows), "Every head's four addressing stages",
+        rows=rows, colorscale=colorscale), "Every head's four addressing stages",
         panels=[{"head": kind, "index": h, "trace": k, "xref": "x" if k == 0 else f"x{k + 1}",
                  "yref": "y" if k == 0 else f"y{k + 1}"} for k, (kind, h) in enumerate(panels)])
     for kind, head in (("write", tr.write), ("read", tr.read)):
