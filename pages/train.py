@@ -5,6 +5,7 @@ ntm.train``), not in the script run; this page starts, pauses and stops it and p
 progress from a fragment once a second.
 """
 
+import os
 from dataclasses import replace
 
 import streamlit as st
@@ -15,10 +16,14 @@ from ntm.app import colours
 from ntm.app.jobs import current_client, run_manager, session_token
 from ntm.app.models import devices, shipped_any
 from ntm.app.navigation import ensure_app_navigation
+from ntm.app.trace_player import trace_player
 from ntm.catalogue import MODELS_DIR
+from ntm.checkpoint import CheckpointError
 from ntm.figures import episode as episode_figures
 from ntm.figures import evaluation as evaluation_figures
 from ntm.figures.addressing import weighting_heatmap
+from ntm.plaintext import escape
+from ntm.stepper import player
 from ntm.training import clients as C
 from ntm.training import live as L
 from ntm.training.config import make_task
@@ -217,6 +222,26 @@ def live_view() -> None:
         st.rerun()  # one full run: drop the polling timer, enable Start again
 
 
+def probe_player(path: str) -> None:
+    """The trace player on the probe sequence, with the run's last checkpoint: step through
+    your own model (traced and packed once per checkpoint and colour choice)."""
+    st.markdown("**Step through your model** on the probe sequence: every head's addressing "
+                "stages, the memory and the output at each step, as on the Model stepper page.")
+    key = (path, os.path.getmtime(path), colours.current())
+    if st.session_state.get("_probe_key") != key:
+        try:
+            ep = L.probe_episode(path)
+        except (CheckpointError, ValueError) as exc:
+            st.error(f"Your checkpoint cannot be stepped through: {escape(exc)}",
+                     icon=":material/error:")
+            return
+        payload = player.episode_payload(ep, title="your model", colorscale=colours.scale())
+        st.session_state["_probe_player"] = (payload, ep.steps)
+        st.session_state["_probe_key"] = key
+    payload, steps = st.session_state["_probe_player"]
+    trace_player(payload, steps, key="live_player")
+
+
 if active:
     st.session_state["_live_was_active"] = True
 st.fragment(live_view, run_every=1.0 if active else None)()
@@ -233,6 +258,8 @@ if run is not None and path:
                                 icon=":material/download:", width="stretch")
     done[2].caption("The checkpoint is the last one saved (at the last evaluation). Load it with "
                     "`ntm.load_model(path)`, or upload it on the stepper page later.")
+    if run.finished:
+        probe_player(path)
     shipped = MODELS_DIR / "copy.pt"
     if shipped.is_file():
         st.markdown("**Your learning curve against the shipped copy model's**")

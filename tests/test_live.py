@@ -7,11 +7,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
 import ntm
+from ntm.app import trace_player as tp
+from ntm.stepper import player
 from ntm.training import cli, loop
 from ntm.training import clients as C
 from ntm.training import live as L
@@ -228,6 +231,14 @@ def test_page_starts_polls_and_finishes_a_run(monkeypatch, models_dir, stop_page
     labels = [b.label for b in at.button]
     assert "Open in the stepper" in labels
     assert at.get("download_button")
+    # the run ended: the trace player steps through the student's own model on the probe
+    players = [e for e in at.get("bidi_component") if e.proto.component_name == tp.COMPONENT_NAME]
+    assert len(players) == 1
+    header, arrays = player.unpack(players[0].proto.bytes)
+    ep = L.probe_episode(at.session_state["live_checkpoint"])
+    assert header["steps"] == ep.steps == 7 and header["title"] == "your model"
+    np.testing.assert_allclose(arrays["outputs"], ep.outputs, atol=1e-6)
+    np.testing.assert_allclose(arrays["inputs"], L.probe_batch(ep.task).inputs[:, 0].numpy())
 
 
 def test_page_pause_resume_and_sessions_stay_apart(monkeypatch, models_dir, stop_page_runs):

@@ -30,6 +30,8 @@ from .loop import BUDGET, CONVERGED, NAN, Evaluation, Finished, Rate, Step, fit,
 from .state import save_run
 
 if TYPE_CHECKING:  # the manager creates runs; a run only calls back into it
+    from ..stepper.episode import Episode
+    from ..tasks import Batch, Task
     from .manager import RunManager
 
 
@@ -206,8 +208,8 @@ class LiveRun:
 
     def _train(self) -> None:
         run = start(self.config)
-        point = run.task.training_points()[-1]  # the largest sizes: the hardest sequence
-        probe = run.task.batch(1, torch.Generator().manual_seed(PROBE_SEED), **point)
+        point = run.task.training_points()[-1]
+        probe = probe_batch(run.task)
         path = self.directory / "run.pt"
         rate = Rate(0, every=1.0)
         self._set(RUNNING, "Training…")
@@ -284,6 +286,26 @@ class LiveRun:
             return BUDGET, f"Finished its budget of {cfg.max_sequences:,} sequences."
         return BUDGET, (f"Finished its {cfg.max_seconds:.0f} s training budget without reaching "
                         f"{cfg.target_bit_errors} bit errors per sequence.")
+
+
+def probe_batch(task: Task) -> Batch:
+    """The probe sequence: the task's largest training sizes (the hardest sequence it trains
+    on), drawn with :data:`PROBE_SEED`, so every evaluation and the end of a run show the same
+    one."""
+    point = task.training_points()[-1]
+    return task.batch(1, torch.Generator().manual_seed(PROBE_SEED), **point)
+
+
+def probe_episode(checkpoint: str | Path) -> Episode:
+    """A run's checkpoint traced on its probe sequence, for the trace player: the student steps
+    through their own model. Raises :class:`ntm.checkpoint.CheckpointError` on a bad file."""
+    from ..catalogue import load_ntm
+    from ..stepper.episode import run_episode
+    from ..tasks import task_of
+
+    model = load_ntm(checkpoint)
+    task = task_of(model)
+    return run_episode(model, task, probe_batch(task))
 
 
 def duration_words(seconds: float) -> str:
