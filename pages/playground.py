@@ -328,7 +328,11 @@ def playground() -> None:
     with mem_figure:
         st.markdown("**Memory M** with the key on top and `cos(k, M(i))` per row")
         plotly_figure(memory_figure(result), key="pg_memory")
-        with st.expander("Edit memory cells", icon=":material/edit:"):
+        # A switch rather than an expander: a collapsed expander still loads and draws the
+        # table (a second of main-thread work on a 2-core laptop when the page opens).
+        edited = len(result.settings.cells)
+        if st.toggle(f"Edit memory cells{f' ({edited} edited)' if edited else ''}",
+                     key="pg_edit_cells", help="Type values into the memory, cell by cell."):
             _cell_editor(result)
     _sync_url(result.settings)
     with read_fig:
