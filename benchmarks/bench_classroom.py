@@ -14,9 +14,11 @@ concurrently. Each opens the link within ``--stagger`` seconds, waits ``--think`
 2. ``--rounds`` times, move a stage control of the in-browser addressing panel one notch (γ and
    β in turn) and wait until the sharpened stage shows the new values and the link holds them
    (the release's one message to the server, and its rerun);
-3. open ``/stepper?seed=<own seed>&length=<own length>`` and wait for step 0;
-4. ``--rounds`` times, press "Next" and wait until the heading and the write head's β show the
-   new step.
+3. open ``/stepper?seed=<own seed>&length=<own length>`` and wait for the trace player at
+   step 0;
+4. ``--rounds`` times, press the player's "Next" and wait until its heading and the write
+   head's β show the new step. The player steps in the browser (the server hears only where the
+   cursor stopped, one message once it is quiet, to put ``t`` in the link).
 
 Two kinds of student (``--clients``):
 
@@ -24,14 +26,17 @@ Two kinds of student (``--clients``):
   downloaded one), driven by Playwright; sliders move with the keyboard, "Next" is clicked, and
   the values are read from the drawn figures and the page text. The action time runs to the
   updated figure (and, on the playground, the updated link); the ``: server`` rows are the
-  server's share of it, from the browser's rerun request to the server's "script finished"
-  message as seen on the page's websocket.
+  server's work the action caused, from the browser's rerun request to the server's "script
+  finished" message as seen on the page's websocket.
 * ``ws``: a bare Streamlit websocket client per student that sends the same rerun requests a
   browser sends (only the changed widget's value; on the playground, the addressing panel's one
   release message with its new stage controls) and reads the same values from the deltas,
   after fetching the page's HTML and the scripts and styles it names, as a browser does on its
   first visit (not the chunks a browser loads later, such as Plotly's). Its action time runs
-  to the delta that carries the updated figure. It measures the server alone: on a small
+  to the delta that carries the updated figure; on the stepper it opens the page and checks the
+  trace player's payload (every step's numbers) and stops there: the steps happen in the
+  browser, and their one URL message is measured by ``browser`` mode. It measures the server
+  alone: on a small
   machine the K Chromium tabs of ``browser`` mode need many times the server's CPU and become
   the bottleneck.
 
@@ -83,7 +88,7 @@ from ntm import playground as pg  # noqa: E402
 from ntm.devtools.local_server import CHROMIUM, free_port, start_server, stop_server, wait_healthy  # noqa: E402
 from ntm.devtools.local_server import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS  # noqa: E402
 from ntm.evaluate import task_of  # noqa: E402
-from ntm.stepper import episode  # noqa: E402
+from ntm.stepper import episode, player  # noqa: E402
 
 CHROMIUM_ARGS = [
     *BASE_CHROMIUM_ARGS,
@@ -196,7 +201,7 @@ def plan_students(k: int, rounds: int, model) -> list[Student]:
 
 POLL_MS = 50  #: how often a wait re-checks the page (cheap checks: no layout)
 KINDS = ("playground open", "playground slider", "playground slider: server", "stepper open",
-         "stepper step", "stepper step: server")
+         "stepper step")
 
 
 class Wire:
@@ -264,14 +269,16 @@ STAGE_MATCHES = f"""([want, search]) => {{
     return got !== null && got.length === want.length
         && got.every((v, i) => Math.abs(v - want[i]) <= {STAGE_TOL});
 }}"""
+#: The trace player at step t: its heading, and the first head's β (the write head's).
 STEP_MATCHES = """([t, last, beta]) => {
-    const heading = [...document.querySelectorAll('h4')].some(
-        h => h.textContent.trim().startsWith(`t = ${t} of ${last}`));
-    if (!heading) return false;
-    const metric = [...document.querySelectorAll('[data-testid=stMetric]')].find(
+    const player = document.querySelector('.ntm-tp[data-ready=true]');
+    if (!player) return false;
+    const heading = player.querySelector('h4');
+    if (!heading || !heading.textContent.trim().startsWith(`t = ${t} of ${last}`)) return false;
+    const metric = [...player.querySelectorAll('.metric')].find(
         m => m.textContent.includes('β key strength'));
     if (!metric) return false;
-    const value = parseFloat(metric.querySelector('[data-testid=stMetricValue]').textContent);
+    const value = parseFloat(metric.querySelector('.metric-value').textContent);
     return Math.abs(value - beta) <= 0.011;
 }"""
 
@@ -340,7 +347,7 @@ async def run_student(browser, url: str, s: Student, rounds: int, timeout_ms: fl
         await wire.idle(timeout_ms / 1000)
         s.actions += 1
         await _no_exception(page, where)
-        nxt = page.get_by_role("button", name="Next")
+        nxt = page.locator(".ntm-tp [data-action=next]")
         for r in range(rounds):
             where = f"stepper step {r + 1}"
             await pause()
@@ -349,8 +356,6 @@ async def run_student(browser, url: str, s: Student, rounds: int, timeout_ms: fl
             await page.wait_for_function(STEP_MATCHES, arg=[r + 1, last, s.stepper_beta[r + 1]],
                                          **poll)
             s.times["stepper step"].append(time.perf_counter() - t0)
-            await wire.idle(timeout_ms / 1000)
-            s.times["stepper step: server"].append(wire.round_trip(t0))
             s.actions += 1
         await _no_exception(page, where)
     except Exception as exc:  # one error ends this student's script
@@ -474,6 +479,7 @@ class Session:
         self.widgets: dict[str, tuple[str, str]] = {}  #: key or label -> (widget id, fragment)
         self.charts: dict[str, str] = {}  #: chart key -> Plotly spec (JSON)
         self.components: dict[str, dict] = {}  #: component key -> the data it was sent
+        self.payloads: dict[str, bytes] = {}  #: component key -> the binary data it was sent
         self.markdown: list[str] = []
         self.metrics: list[tuple[str, str]] = []
         self.exceptions: list[str] = []
@@ -517,6 +523,8 @@ class Session:
             key = body.id.rsplit("-", 1)[-1]
             self.widgets[key] = (body.id, fragment)
             self.components[key] = json.loads(body.json) if body.json else {}
+            if body.bytes:
+                self.payloads[key] = body.bytes
             return key
         elif kind == "button":
             self.widgets[body.label] = (body.id, fragment)
@@ -573,11 +581,11 @@ class Session:
         the addressing panel computes the same in the browser)."""
         return np.asarray(self.components["pg_read"]["weighting"], dtype=np.float64)
 
-    def step_shown(self) -> tuple[str, float]:
-        heading = next((m for m in self.markdown if m.startswith("#### t = ")), "")
-        beta = next((float(v) for label, v in self.metrics if label == "β key strength"),
-                    float("nan"))
-        return heading, beta
+    def episode(self) -> tuple[int, np.ndarray, int]:
+        """The trace player's episode: steps, the write head's β at every step, and the step it
+        opens at (from the payload the page mounted)."""
+        header, arrays = player.unpack(self.payloads["player"])
+        return header["steps"], arrays["write.beta"][:, 0], header["start"]
 
 
 async def ws_connect(url: str):
@@ -631,19 +639,10 @@ async def ws_student(url: str, s: Student, rounds: int, timeout_ms: float,
         async with await ws_connect(url) as ws:
             session = Session(ws, f"seed={s.seed}&length={s.length}")
             await session.run(session.rerun(page="stepper"), timeout)
-            _check_step(session, 0, last, s.stepper_beta[0], where)
+            _check_episode(session, last, s.stepper_beta, where)
             s.times["stepper open"].append(time.perf_counter() - t0)
             s.actions += 1
-            for r in range(rounds):
-                await pause()
-                where = f"stepper step {r + 1}"
-                seen, finished = await session.run(
-                    session.rerun(widget="Next", trigger_value=True), timeout,
-                    first="stages_write_0")
-                _check_step(session, r + 1, last, s.stepper_beta[r + 1], where)
-                s.times["stepper step"].append(seen)
-                s.times["stepper step: server"].append(finished)
-                s.actions += 1
+            # Steps happen in the browser (the player has every step): nothing to send here.
     except Exception as exc:  # one error ends this student's script
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         s.errors.append(f"student {s.index} (seed {s.seed}), {where}: {first[:200]}")
@@ -654,11 +653,13 @@ def _check(session: Session, where: str) -> None:
         raise AssertionError(f"exception on {where}: {session.exceptions[-1][:100]}")
 
 
-def _check_step(session: Session, t: int, last: int, beta: float, where: str) -> None:
+def _check_episode(session: Session, last: int, betas: list[float], where: str) -> None:
+    """The trace player got this student's own episode: its length and its β step by step."""
     _check(session, where)
-    heading, shown = session.step_shown()
-    if not heading.startswith(f"#### t = {t} of {last}") or not abs(shown - beta) <= 0.011:
-        raise AssertionError(f"not its own step: {heading!r}, β = {shown} (want {beta:.2f})")
+    steps, beta, start = session.episode()
+    if steps != last + 1 or start != 0 or not np.allclose(beta[:len(betas)], betas, atol=1e-6):
+        raise AssertionError(f"not its own episode: {steps} steps from {start}, "
+                             f"β = {beta[:3].round(2)} (want {np.round(betas[:3], 2)})")
 
 
 async def ws_warm_up(url: str, timeout_ms: float) -> None:
@@ -747,6 +748,8 @@ def main() -> None:
         messages += errors
         for kind in KINDS:
             times = [t for s in students for t in s.times[kind] if t == t]
+            if not times and not any(s.errors for s in students):
+                continue  # not measured by these clients (ws: the stepper's in-browser steps)
             latency_rows.append(
                 f"| {k} | {kind} | {len(times)} | {pct(times, 50):.2f} | {pct(times, 95):.2f} | "
                 f"{max(times) if times else float('nan'):.2f} |")
