@@ -35,7 +35,7 @@ PAGES = [
 
 navigation = st.navigation(PAGES)
 #: Pages whose in-browser components draw with the ``plotly`` package's Plotly.js.
-PLOTLY_PAGES = {"playground", "stepper", "train"}
+PLOTLY_PAGES = {"lessons", "playground", "stepper", "train"}
 
 with st.sidebar:
     if navigation.url_path in PLOTLY_PAGES:

@@ -50,7 +50,7 @@ else:
             st.markdown("**What the stepper's narration reads in this run**")
             st.markdown("\n".join(f"- {note}" for note, _ in live.notes))
     with view_side:
-        views.draw_panels(step, state, live, look, views.reveal_parts(step))
+        views.draw_panels(step, state, live, look, views.reveal_parts(step), checked)
 
 L.navigation(state)
 views.share_panel(state)

@@ -52,6 +52,8 @@ def settle(page, ms: int = 1500) -> None:
     while time.monotonic() < deadline and quiet < 4:
         quiet = quiet + 1 if page.locator('[data-testid="stStatusWidget"]').count() == 0 else 0
         page.wait_for_timeout(250)
+    if page.locator(".ntm-ap-root").count():  # a live addressing panel: its figure drawn
+        page.locator(".ntm-ap-root[data-plotted]").wait_for(timeout=60_000)
     page.wait_for_timeout(ms)
 
 

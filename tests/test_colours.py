@@ -131,8 +131,9 @@ def selector(at: AppTest):
     return next(w for w in at.get("button_group") if w.key == "colors")
 
 
-def panel_scale(at: AppTest) -> list:
-    (mounted,) = [c for c in at.get("bidi_component") if c.proto.id.endswith("pg_panel")]
+def panel_scale(at: AppTest, key: str = "pg_panel") -> list:
+    """The colour scale the in-browser addressing panel ``key`` was sent."""
+    (mounted,) = [c for c in at.get("bidi_component") if c.proto.id.endswith(key)]
     return json.loads(mounted.proto.json)["colorscale"]
 
 
@@ -155,10 +156,12 @@ def test_switching_the_selector_recolours_the_page_and_survives_navigation():
     at = app()
     at.query_params.update({"step": "5"})
     at.switch_page("pages/lessons.py").run()
-    assert chart_scale(at, "fig_previous") == WEIGHTING_COLORSCALE
+    lesson_panel = next(c.proto.id.rsplit("-", 1)[-1] for c in at.get("bidi_component")
+                        if "colorscale" in json.loads(c.proto.json or "{}"))
+    assert panel_scale(at, lesson_panel) == WEIGHTING_COLORSCALE  # the lesson's live stages
     selector(at).set_value("cividis").run()
     assert not at.exception, at.exception
-    assert chart_scale(at, "fig_previous") == CIVIDIS_COLORSCALE
+    assert panel_scale(at, lesson_panel) == CIVIDIS_COLORSCALE
     assert at.query_params["colors"] == "cividis"
     at.query_params.clear()  # a click in the navigation opens the page with a bare URL
     at.switch_page("pages/playground.py").run()

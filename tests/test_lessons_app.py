@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ntm.app.addressing_panel import StageControls
+from ntm.app.lessons import live
 from ntm.figures.style import CIVIDIS_COLORSCALE
+from ntm.lessons import links
 from ntm.lessons.steps import QUESTIONS, STEPS
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "lessons.py")
@@ -53,6 +56,14 @@ def widget(at: AppTest, key: str):
     raise KeyError(key)
 
 
+def live_panel(at: AppTest) -> dict | None:
+    """The data the step's live addressing panel (the in-browser component) received."""
+    found = [json.loads(c.proto.json) for c in at.get("bidi_component")
+             if c.proto.id.rsplit("-", 1)[-1].startswith("lesson_panel_")]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
 @pytest.mark.parametrize("number", [s.number for s in STEPS])
 def test_every_step_renders_with_a_sentence_for_every_figure(number):
     step = STEPS[number - 1]
@@ -62,7 +73,9 @@ def test_every_step_renders_with_a_sentence_for_every_figure(number):
         at = run(query)
         assert at.title[0].value == f"Lesson {number} of 10: {step.title}"
         charts = at.get("plotly_chart")
-        assert len(charts) >= len(step.panels)  # (the colour legend is the app's, in its sidebar)
+        panel = live_panel(at)  # the addressing stages are drawn in the browser
+        in_panel = len(panel["show"]["stages"]) if panel else 0
+        assert len(charts) + in_panel >= len(step.panels)  # (the colour legend is the app's)
         for chart in charts:
             assert chart.proto.alt, chart.proto.id  # the accessible name ...
         captions = [plain(c.value) for c in at.caption]
@@ -89,8 +102,12 @@ def test_answering_right_then_wrong():
                      "gives 0.30, 0.20 and 0.50."]
     assert "1 right of 2 answered" in score_text(at)
     assert at.query_params == {"step": "6", "q6a": "8", "q6b": "mirror"}
-    # answered: the step's controls are open, and the shifted stage is no longer hidden
-    assert widget(at, "lc_kernel").value == "p3"
+    # answered: the step's controls are open in the live panel, and the shifted stage is drawn
+    panel = live_panel(at)
+    assert panel["show"] == {"stages": ["gated", "shifted"], "controls": ["prow", "kernel"]}
+    assert panel["controls"]["R"] == 3 and panel["controls"]["kernel"] == [0, 0, 0, 0, 0, 0, 1]
+    assert panel["guesses"] == [{"stage": "shifted", "row": 8,
+                                 "text": "Your answer: row 8 · the truth: row 8"}]
     assert all("hidden until you answer" not in c.proto.alt for c in at.get("plotly_chart"))
 
 
@@ -123,8 +140,10 @@ def test_a_locked_control_holds_against_the_link_with_a_notice():
     at = run({"step": "4", "lock": "beta:20", "beta": "100", "q4a": "0.5", "q4b": "tea"})
     notice = plain(at.warning[0].value)
     assert "Key strength β is locked to `20` by this lesson link; `beta=100` ignored." in notice
-    beta = widget(at, "lc_beta")
-    assert beta.disabled and beta.value == 20.0 and beta.label == "Key strength β (locked)"
+    panel = live_panel(at)  # β is the live panel's: shown, locked (disabled) at the link's 20
+    assert panel["show"]["controls"] == ["beta"] and panel["locked"] == ["beta"]
+    assert panel["controls"]["beta"] == 20.0
+    assert widget(at, "lc_kmix").label.startswith("Blend")  # the key's blend stays a widget
     assert at.query_params == {"step": "4", "q4a": "0.5", "q4b": "tea", "lock": "beta:20"}
 
 
@@ -133,7 +152,8 @@ def test_a_hidden_control_is_not_shown_and_refuses_the_link():
     assert "Sharpening γ is hidden by this lesson link" in plain(at.warning[0].value)
     keys = {w.key for kind in ("slider", "select_slider", "button_group")
             for w in at.get(kind)}
-    assert "lc_gamma" not in keys and "lc_kernel" in keys
+    assert "lc_gamma" not in keys
+    assert live_panel(at)["show"]["controls"] == ["kernel"]  # γ hidden, the kernel shown
 
 
 def test_classroom_projector_and_colours_from_the_link():
@@ -142,9 +162,7 @@ def test_classroom_projector_and_colours_from_the_link():
                for m in at.markdown)
     assert not any(m.value.startswith("The gate g mixes") for m in at.markdown)
     assert any("font-size" in h.proto.body for h in at.get("html"))  # the projector's style
-    spec = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("fig_previous")
-                           ).proto.spec)
-    assert [list(x) for x in spec["data"][0]["colorscale"]] == CIVIDIS_COLORSCALE
+    assert live_panel(at)["colorscale"] == [[float(t), c] for t, c in CIVIDIS_COLORSCALE]
     assert at.query_params["colors"] == "cividis"  # the app's colour choice, kept in the link
 
 
@@ -164,8 +182,10 @@ def test_the_share_panel_builds_the_teachers_link():
     # the link itself opens the lesson there, with the kernel locked and the row hidden
     opened = run({"step": "6", "hide": "prow", "lock": "kernel:p1", "classroom": "true",
                   "q6a": "6", "q6b": "blur"})
-    assert widget(opened, "lc_kernel").disabled and widget(opened, "lc_kernel").value == "p1"
-    assert all(w.key != "lc_prow" for w in opened.slider)
+    panel = live_panel(opened)
+    assert panel["show"]["controls"] == ["kernel"] and panel["locked"] == ["kernel"]
+    assert panel["controls"]["kernel"] == [0, 0, 0, 0, 1, 0, 0]  # "+1"
+
     assert any(s.startswith("Right: the focus was on row 5 and the kernel put 1.00 on offset +1")
                for s in feedback(opened))
 
@@ -196,3 +216,49 @@ def test_lessons_come_first_after_home_in_the_navigation():
     pages = re.findall(r'st\.Page\("pages/(\w+)\.py"', source)
     assert pages[:2] == ["home", "lessons"]
     assert 'url_path="lessons"' in source
+
+
+def test_an_addressing_step_mounts_the_live_panel_with_only_its_controls():
+    """Before the answer: only the stages not asked about and no controls; after it: the
+    step's stages and controls, β and γ on the lesson's notches, the kernels by name, and the
+    reveal of what the question hid (once)."""
+    at = run({"step": "5"})
+    panel = live_panel(at)
+    assert panel["show"] == {"stages": ["previous", "content"], "controls": []}
+    assert panel["reveal"] is None and panel["guesses"] == []
+    widget(at, "qa_q5").set_value(0.4)
+    submit(at, "q5")
+    panel = live_panel(at)
+    assert panel["show"] == {"stages": ["previous", "content", "gated"],
+                             "controls": ["prow", "g"]}
+    assert panel["locked"] == [] and panel["controls"]["g"] == 0.3
+    assert panel["controls"]["prow"] == 2 and panel["controls"]["beta"] == 30.0
+    assert panel["reveal"]["stages"] == ["gated"] and panel["reduceMotion"] is False
+    assert panel["guesses"][0]["stage"] == "gated" and panel["guesses"][0]["row"] == 9
+    assert panel["guesses"][0]["text"].startswith("Your answer: 0.40 · the truth: ")
+    assert [k["name"] for k in panel["kernels"]][:3] == ["stay", "p1", "m1"]
+    assert panel["grids"]["beta"][-1] == 100.0 and panel["grids"]["gamma"][0] == 1.0
+    at.run()  # any later run: no reveal again
+    assert live_panel(at)["reveal"] is None
+
+
+def test_a_teachers_lock_holds_in_the_live_panel_and_against_a_release():
+    at = run({"step": "6", "lock": "kernel:p1", "hide": "prow", "motion": "reduce",
+              "q6a": "6", "q6b": "blur"})
+    panel = live_panel(at)
+    assert panel["show"]["controls"] == ["kernel"] and panel["locked"] == ["kernel"]
+    assert panel["reduceMotion"] is True
+    state = links.LessonState(step=6, answers={"q6a": "6", "q6b": "blur"}, lock={"kernel": "p1"},
+                              hide=frozenset({"prow"}))
+    released = StageControls(prow=9, R=3, kernel=(0, 0, 0, 0, 0, 0, 1.0), g=0.0)
+    assert live.released_choices(STEPS[5], state, released) == {}  # locked and hidden: refused
+    free = state.updated(lock={}, hide=frozenset())
+    assert live.released_choices(STEPS[5], free, released) == {"prow": 9, "kernel": "p3"}
+
+
+def test_released_values_become_the_lessons_own():
+    c = StageControls(beta=20.0, gamma=3.0, g=0.35, prow=4, R=1, kernel=(0, 0, 0.3, 0.5, 0.2, 0, 0))
+    assert live.lesson_values(c, ["beta", "gamma", "g", "prow", "kernel"]) == {
+        "beta": 20.0, "gamma": 3.0, "g": 0.35, "prow": 4, "kernel": "blur"}
+    odd = StageControls(beta=7.0, R=2, kernel=(0, 0.1, 0.2, 0.3, 0.2, 0.1, 0))
+    assert live.lesson_values(odd, ["beta", "kernel"]) == {"beta": 8.0}  # nearest notch

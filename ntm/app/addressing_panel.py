@@ -187,6 +187,55 @@ def memory_token(memory: Any) -> str:
 
 
 STAGES = ("previous", "content", "gated", "shifted", "sharpened")
+#: The controls the panel can show (``show_controls``): the previous focus's start mode, its
+#: row, "Apply again" / "Restart", the reset link, β, g, the shift kernel (R and its weights, or
+#: named kernels) and γ.
+CONTROL_NAMES = ("prev", "prow", "steps", "reset", "beta", "g", "kernel", "gamma")
+
+
+@dataclass(frozen=True)
+class Display:
+    """What a host shows of the panel, beyond the playground's everything (a lesson step).
+
+    ``stages`` and ``controls``: the stage panels and controls shown (None: all); ``locked``:
+    controls shown disabled (a teacher's link fixed them); ``grids``: β or γ stepping through
+    these values only; ``kernels``: named kernels ``{"name", "label", "R", "kernel"}`` offered
+    as buttons instead of the weight sliders; ``guesses``: ``{"stage", "row", "text"}``, a
+    student's guess outlined on its stage with its words; ``reveal``: ``{"id", "stages"}``,
+    animate these stages once (a new ``id`` animates again); ``reduce_motion``: never animate;
+    ``projector``: larger type and black text (a lesson's projector mode).
+    """
+
+    stages: Sequence[str] | None = None
+    controls: Sequence[str] | None = None
+    locked: Sequence[str] = ()
+    grids: Mapping[str, Sequence[float]] | None = None
+    kernels: Sequence[Mapping[str, Any]] | None = None
+    guesses: Sequence[Mapping[str, Any]] = ()
+    reveal: Mapping[str, Any] | None = None
+    reduce_motion: bool = False
+    projector: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        def names(given: Sequence[str] | None, known: Sequence[str]) -> list[str] | None:
+            return None if given is None else [n for n in known if n in given]
+
+        return {
+            "show": {"stages": names(self.stages, STAGES),
+                     "controls": names(self.controls, CONTROL_NAMES)},
+            "locked": names(self.locked, CONTROL_NAMES),
+            "grids": {k: [float(v) for v in g] for k, g in (self.grids or {}).items()
+                      if k in ("beta", "gamma")},
+            "kernels": None if self.kernels is None else [
+                {"name": str(k["name"]), "label": str(k["label"]), "R": int(k["R"]),
+                 "kernel": [float(v) for v in k["kernel"]]} for k in self.kernels],
+            "guesses": [{"stage": str(g["stage"]), "row": int(g["row"]), "text": str(g["text"])}
+                        for g in self.guesses],
+            "reveal": None if self.reveal is None else {
+                "id": str(self.reveal["id"]), "stages": names(self.reveal["stages"], STAGES)},
+            "reduceMotion": bool(self.reduce_motion),
+            "projector": bool(self.projector),
+        }
 
 
 def panel_data(
@@ -199,10 +248,11 @@ def panel_data(
     classroom: bool = False,
     revision: int = 0,
     colors: str = DEFAULT_SCALE,
+    display: Display | None = None,
 ) -> dict[str, Any]:
     """What the component receives: plain JSON (floats round-trip exactly). ``colors`` names
     the weighting colour scale (``ntm.figures.style.WEIGHTING_SCALES``), which the component
-    draws and whose meaning its legend states."""
+    draws and whose meaning its legend states; ``display`` what it shows (all by default)."""
     mem = _matrix(memory)
     key = _matrix(k).reshape(-1)
     if mem.ndim != 2 or mem.shape[0] < 3:
@@ -228,6 +278,7 @@ def panel_data(
         "texts": {k: str(v) for k, v in (texts or {}).items() if k in STAGES},
         "classroom": bool(classroom),
         "revision": int(revision),
+        **(display or Display()).to_json(),
     }
 
 
@@ -251,6 +302,7 @@ def addressing_panel(
     revision: int = 0,
     on_release: Callable[[], None] | None = None,
     colors: str = DEFAULT_SCALE,
+    display: Display | None = None,
 ) -> StageControls:
     """Mount the live addressing panel; return the stage controls to use from now on.
 
@@ -265,7 +317,8 @@ def addressing_panel(
     link): when it changes, the panel takes ``controls`` even if they equal what it was sent
     before. (The run a release causes still sends the controls the panel had before it, as
     they were mounted before the release was read; the panel keeps its own.) ``colors`` names
-    the weighting colour scale (``"default"`` or ``"cividis"``).
+    the weighting colour scale (``"default"`` or ``"cividis"``). ``display`` shows only some
+    stages and controls, locks some, and runs a lesson's reveal (:class:`Display`).
 
     While a control is dragged the browser recomputes and redraws everything itself and sends
     nothing. When the gesture ends it sends one message; in the script run that message causes
@@ -275,7 +328,7 @@ def addressing_panel(
     """
     controls = controls or StageControls()
     data = panel_data(memory, k, controls, row_labels, channel, texts, classroom, revision,
-                      colors)
+                      colors, display)
     rows = len(data["memory"])
     result = _component()(
         key=key,

@@ -86,9 +86,11 @@ def hidden_parts(step: Step, answers: dict[str, str]) -> set[str]:
     return {part for q in step.questions if q.id not in answers for part in q.hides}
 
 
-def panels(step: Step, scene: Scene, hidden: set[str], look: Look, **extra: Any) -> list[Panel]:
-    """Every panel of ``step``'s live view, in order."""
-    return [_BUILDERS[name](step, scene, hidden, look, **extra) for name in step.panels]
+def panels(step: Step, scene: Scene, hidden: set[str], look: Look,
+           names: Sequence[str] | None = None, **extra: Any) -> list[Panel]:
+    """The panels of ``step``'s live view, in order (only those in ``names`` when given)."""
+    return [_BUILDERS[name](step, scene, hidden, look, **extra) for name in step.panels
+            if names is None or name in names]
 
 
 def _memory(step: Step, r: Any, hidden: set[str], look: Look, **_: Any) -> Panel:

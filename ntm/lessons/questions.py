@@ -72,6 +72,9 @@ class NumberQuestion(Question):
     tolerance: float = 0.1
     unit: str = ""
     digits: int = 2
+    #: The row whose weight is asked for, if any: the reveal outlines it (the stage is the
+    #: first of ``hides``).
+    row: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -111,7 +111,7 @@ STEP_3 = Step(
     {**_QUIET, "mem": "near", "seed": 0, "krow": 3, "beta": 10.0},
     ("beta",),
     (NumberQuestion(
-        id="q3a", hides=("content",), label="weight of row 3 in wᶜ",
+        id="q3a", row=3, hides=("content",), label="weight of row 3 in wᶜ",
         prompt="With β = {beta}, about how much weight will row 3 get?",
         measure=lambda r: r.content[3],
         how=lambda r: fb.how_content(r.similarity, r.content, r.settings["beta"], 3)),
@@ -131,7 +131,7 @@ STEP_4 = Step(
      "beta": 20.0},
     ("kmix", "beta"),
     (NumberQuestion(
-        id="q4a", hides=("content", "read"), label="weight of the tea row in wᶜ",
+        id="q4a", row=1, hides=("content", "read"), label="weight of the tea row in wᶜ",
         prompt="With β = {beta}, about how much weight will the **tea** row (row 1) get?",
         measure=lambda r: r.content[1],
         how=lambda r: fb.how_content(r.similarity, r.content, r.settings["beta"], 1,
@@ -155,7 +155,7 @@ STEP_5 = Step(
     {**_QUIET, "mem": "random", "seed": 0, "krow": 9, "beta": 30.0, "prow": 2, "g": 0.3},
     ("g", "prow"),
     (NumberQuestion(
-        id="q5", hides=("gated",), label="weight of row 9 in wᵍ",
+        id="q5", row=9, hides=("gated",), label="weight of row 9 in wᵍ",
         prompt="The previous focus is on row {prow}, the content match on row 9. With g = {g}, "
                "about how much weight will row 9 get in wᵍ?",
         measure=lambda r: r.gated[9],

@@ -9,13 +9,23 @@ import re
 
 import pytest
 
-from ntm.lessons import links
+from ntm.app.lessons import live
+from ntm.lessons import links, panels
 from ntm.lessons.steps import QUESTIONS, STEPS
 
 from .conftest import wait_for_app
 
 pytestmark = pytest.mark.browser
 SCORE = re.compile(r"Score: (\d+) right of (\d+) answered")
+#: The live addressing panel of a step (the in-browser component, ntm.app.lessons.live).
+PANEL = ".st-key-panel_stages .ntm-ap-root"
+
+
+def in_panel(step, answers=()) -> list[str]:
+    """The step's stages that the live panel draws with these questions answered."""
+    if not live.uses_panel(step):
+        return []
+    return live.panel_stages(step, panels.hidden_parts(step, dict.fromkeys(answers, "")))
 
 
 def open_lesson(page, url: str) -> None:
@@ -60,8 +70,14 @@ def test_a_student_walks_the_whole_lesson(page, app_url, artifacts):
     for number in range(2, len(STEPS) + 1):
         next_step(page, number)
         figures = page.locator('[data-testid="stPlotlyChart"][role="figure"]')
-        assert figures.count() >= len(STEPS[number - 1].panels)
-        for label in figures.evaluate_all("els => els.map(e => e.getAttribute('aria-label'))"):
+        stages = in_panel(STEPS[number - 1])
+        assert figures.count() >= len(STEPS[number - 1].panels) - len(stages)
+        labels = figures.evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
+        for stage in stages:  # the live panel's stages: each with its own sentence
+            page.locator(f"{PANEL}[data-plotted]").wait_for(timeout=60_000)
+            labels.append(page.locator(f"{PANEL} div.heatmap[data-stage={stage}]")
+                          .get_attribute("aria-label"))
+        for label in labels:
             assert label and len(label) > 10  # every figure has its sentence
         if number == 2:  # right: the key is most like the cousin's row
             said = answer_row(page, "q2", "5 cousin")
@@ -74,8 +90,10 @@ def test_a_student_walks_the_whole_lesson(page, app_url, artifacts):
             assert "you moved it the other way" in said
             assert score(page) == (1, 2)
             # the reveal: the shifted stage is drawn, with the guess beside the truth
-            assert "hidden" not in page.locator(".st-key-fig_shifted [role=figure]"
-                                                ).get_attribute("aria-label")
+            shifted = page.locator(f"{PANEL} div.heatmap[data-stage=shifted]")
+            shifted.wait_for(timeout=60_000)
+            assert shifted.get_attribute("aria-label").startswith("w̃: max row 8, 1.00")
+            assert "Your answer: row 2" in shifted.get_attribute("aria-label")
             assert page.locator(".st-key-reveal_q6a [role=figure]").get_attribute(
                 "aria-label") == "your guess: row 2; the truth: 100% on row 8"
             page.screenshot(path=artifacts / "lessons_step6_answered.png")
@@ -103,13 +121,14 @@ def test_a_teachers_link_holds_in_a_fresh_context(browser, console, app_url, art
         said = answer_row(page, "q6a", "6")
         assert said.startswith("Right: the focus was on row 5 and the kernel put 1.00 on offset +1")
         assert answer_row(page, "q6b", "s = .3 / .5 / .2").startswith("Right: s = .3 / .5 / .2.")
-        kernel = page.locator(".st-key-lc_kernel")
-        assert "(locked)" in kernel.inner_text()
+        kernel = page.locator(f"{PANEL} fieldset.kernel-choice")  # in the live panel
+        kernel.wait_for(timeout=60_000)
+        assert "(locked)" in kernel.locator("legend").inner_text()
         options = kernel.get_by_role("radio")
         assert options.count() >= 3 and all(o.is_disabled() for o in options.all())
-        assert kernel.get_by_role("radio", name="+1", exact=True).get_attribute(
-            "aria-checked") == "true"
-        assert page.locator(".st-key-lc_prow").count() == 0  # hidden
+        assert kernel.get_by_role("radio", name="+1", exact=True).is_checked()
+        assert page.locator(f"{PANEL} [data-box=prow]").count() == 0  # hidden
+        assert page.locator(".st-key-lc_prow").count() == 0
         # classroom mode: the one-line summary instead of the step's text
         assert page.get_by_text(STEPS[5].summary).is_visible()
         page.screenshot(path=artifacts / "lessons_teacher_link.png")
@@ -141,10 +160,19 @@ def test_projector_mode_fits_a_1920_by_1080_screen(browser, console, app_url, ar
         page = context.new_page()
         open_lesson(page, links.lesson_url(app_url, query))
         boxes = {}
-        for name in [*step.panels, *(f"lc_{c}" for c in step.controls)]:
-            selector = f".st-key-{name}" if name.startswith("lc_") else f".st-key-panel_{name}"
+        stages = in_panel(step, query)  # drawn by the live panel, with its controls
+        controls = [c for c in step.controls if c in live.IN_PANEL] if stages else []
+        for name in [*step.panels, *step.controls]:
+            if name in stages:
+                selector = f"{PANEL} section.card[data-stage={name}]"
+            elif name in controls:
+                selector = f"{PANEL} [data-box={name}] >> nth=0"
+            else:
+                selector = f".st-key-panel_{name}" if name in step.panels else f".st-key-lc_{name}"
             page.locator(selector).wait_for(timeout=60_000)
             boxes[name] = page.locator(selector).bounding_box()
+        if stages:  # the live panel's figure is drawn (Plotly.js loads after the cards)
+            page.locator(f"{PANEL}[data-plotted]").wait_for(timeout=60_000)
         page.screenshot(path=artifacts / f"lessons_projector_step{number}.png")
         for name, box in boxes.items():
             assert box is not None, name

@@ -260,6 +260,33 @@ const STAGES = [
   },
 ];
 
+/**
+ * The controls the panel can show, each in its stage's card (CONTROL_HOME). A host may show only
+ * some of them (`data.show.controls`, e.g. a lesson step's own); a shown control whose card is
+ * hidden (`data.show.stages`) moves to the first card shown.
+ */
+const CONTROL_NAMES = ["prev", "prow", "steps", "reset", "beta", "g", "kernel", "gamma"];
+const CONTROL_HOME = {
+  prev: "previous", prow: "previous", steps: "previous", reset: "previous",
+  beta: "content", g: "gated", kernel: "shifted", gamma: "sharpened",
+};
+/**
+ * The reveal (a lesson's answer): each stage grows out of the one before it in the pipeline, as
+ * the equations make it (wᶜ out of the uniform weighting a β of 0 gives, wᵍ out of w(t−1) as g
+ * rises from 0, ...), one after another. Short transitions with a pause between them: slow
+ * linked motion tires the eye.
+ */
+const GROWS_FROM = {
+  previous: null, content: "uniform", gated: "previous", shifted: "gated", sharpened: "shifted",
+};
+const REVEAL_MS = 400;
+const REVEAL_PAUSE_MS = 150;
+/** A busy machine drops animation frames: each stage still gets at least this many (it then
+ * takes longer), so the growth is seen rather than a jump. */
+const REVEAL_MIN_FRAMES = 8;
+/** The outline round a student's guess: dashed and orange, unlike the argmax's solid blue. */
+const GUESS_COLOR = "#d94801";
+
 /** Above and below the rows: room for the argmax outline around the first and last row (px). */
 const PAD_Y = 4;
 let instances = 0;
@@ -386,6 +413,17 @@ class Panel {
     this.token = "";
     this.argmaxColour = ARGMAX_COLOR;
     this.gridColour = GRID_COLOR;
+    // What the host chose to show (all of it unless it says otherwise: the playground).
+    this.shown = STAGES;
+    this.showControls = new Set(CONTROL_NAMES);
+    this.locked = new Set();
+    this.grids = { beta: null, gamma: null };
+    this.kernelChoices = null;
+    this.guesses = [];
+    this.reduceMotion = false;
+    this.revealId = null; // the last reveal the server asked for
+    this.revealQueued = null; // its stages, until the figure is there to animate them
+    this.anim = null;
     this.build();
     this.onPointerUp = () => {
       if (!this.pointerHeld) return;
@@ -397,6 +435,7 @@ class Panel {
   }
 
   destroy() {
+    this.stopReveal();
     window.removeEventListener("pointerup", this.onPointerUp);
     window.removeEventListener("pointercancel", this.onPointerUp);
     this.resizer?.disconnect();
@@ -425,13 +464,11 @@ class Panel {
       row.append(field);
     }
     const out = el("output", { for: range.id, class: "value" });
-    const head = el("div", { class: "label-row" }, [
-      el("label", { for: range.id, text: label }),
-      out,
-    ]);
+    const labelEl = el("label", { for: range.id, text: label });
+    const head = el("div", { class: "label-row" }, [labelEl, out]);
     const box = el("div", { class: "control" }, [head, row]);
     if (hint) box.append(el("div", { class: "hint", text: hint }));
-    return { box, range, field, out };
+    return { box, range, field, out, label: labelEl };
   }
 
   build() {
@@ -472,18 +509,34 @@ class Panel {
       number: { min: 1, max: this.limits.gammaMax, step: "any" },
     });
     const kernelNote = el("div", { class: "hint" });
-    Object.assign(this.inputs, { beta, gate, radius, gamma, kernelBox, kernelNote });
+    // Named kernels (a lesson's "+1", "+3", ".3 / .5 / .2"): radio buttons instead of the
+    // sliders, filled when the data brings them.
+    const kernelChoice = el("fieldset", { class: "modes kernel-choice" }, [
+      el("legend", { text: "Shift kernel s" }),
+    ]);
+    Object.assign(this.inputs, { beta, gate, radius, gamma, kernelBox, kernelNote, kernelChoice });
 
-    const controlsOf = {
-      previous: [
-        modes, prow.box, stepsText,
-        el("div", { class: "buttons" }, [apply, restart]), reset,
-      ],
-      content: [beta.box],
-      gated: [gate.box],
-      shifted: [radius.box, kernelBox, kernelNote],
-      sharpened: [gamma.box],
+    // Each control's elements, by name (see CONTROL_NAMES); arrangeControls() puts the shown
+    // ones in their cards.
+    this.boxes = {
+      prev: [modes],
+      prow: [prow.box],
+      steps: [stepsText, el("div", { class: "buttons" }, [apply, restart])],
+      reset: [reset],
+      beta: [beta.box],
+      g: [gate.box],
+      kernel: [radius.box, kernelBox, kernelNote],
+      gamma: [gamma.box],
     };
+    for (const [name, parts] of Object.entries(this.boxes)) {
+      for (const part of parts) part.dataset.box = name;
+    }
+    kernelChoice.dataset.box = "kernel";
+    this.labels = {
+      prev: modes.firstChild, prow: prow.label, beta: beta.label, g: gate.label,
+      kernel: radius.label, gamma: gamma.label,
+    };
+    for (const label of Object.values(this.labels)) label.dataset.text = label.textContent;
     for (const stage of STAGES) {
       const live = el("p", { class: "live", "aria-live": "off" });
       const explain = el("p", { class: "explain", id: this.id(`${stage.id}-text`), text: stage.text });
@@ -495,8 +548,10 @@ class Panel {
         "data-stage": stage.id,
       });
       const eq = el("div", { class: "eq", html: stage.html });
+      const controls = el("div", { class: "card-controls" });
+      const guess = el("p", { class: "guess", "aria-live": "off" });
       const card = el("section", { class: "card", "data-stage": stage.id, "aria-label": `${stage.symbol} ${stage.title}` }, [
-        el("div", { class: "card-controls" }, controlsOf[stage.id]),
+        controls,
         el("h3", {}, [
           el("span", { class: "symbol", text: stage.symbol }),
           ` ${stage.title} `,
@@ -504,13 +559,15 @@ class Panel {
         ]),
         eq,
         el("div", { class: "plot" }, [alt]),
-        live,
+        el("div", {}, [live, guess]),
         explain,
       ]);
       card.style.gridColumn = String(STAGES.indexOf(stage) + 1);
       grid.append(card);
-      this.cards[stage.id] = { card, alt, live, eq, explain, text: stage.text };
+      this.cards[stage.id] = { card, alt, live, guess, eq, explain, controls, text: stage.text };
     }
+    this.grid = grid;
+    this.arrangeControls();
     // One Plotly figure holds the five stage heatmaps: it lies over the cards' plot row, each
     // subplot over its own card (one restyle per frame instead of five figures' worth).
     this.rowNumbers = el("div", { class: "row-numbers" });
@@ -570,12 +627,13 @@ class Panel {
   geometry() {
     const box = this.figure.parentElement.getBoundingClientRect();
     const width = Math.max(Math.round(box.width), 100);
-    const cols = STAGES.map((stage) => {
+    const cols = this.shown.map((stage) => {
       const r = this.cards[stage.id].alt.getBoundingClientRect();
       const x0 = r.left - box.left;
       return [x0, Math.max(x0 + 10, r.right - box.left)];
     });
-    const pitch = (cols[4][0] - cols[0][0]) / 4 || cols[0][1] - cols[0][0] + 16;
+    const k = cols.length;
+    const pitch = (k > 1 && (cols[k - 1][0] - cols[0][0]) / (k - 1)) || cols[0][1] - cols[0][0] + 16;
     return { width, cols, pitch };
   }
 
@@ -597,11 +655,11 @@ class Panel {
     // The first frame goes into the figure itself: one render, not a render and a restyle.
     const first = this.frameData();
     const heat = {
-      type: "heatmap", z: first ? first.z : rows.map(() => STAGES.map(() => 0)),
+      type: "heatmap", z: first ? first.z : rows.map(() => this.shown.map(() => 0)),
       x0: (geo.cols[0][0] + geo.cols[0][1]) / 2, dx: geo.pitch, y0: 0, dy: 1,
       zmin: 0, zmax: 1, zauto: false, colorscale: this.colorscale, showscale: false,
-      text: rows.map((i) => STAGES.map(() => `row ${i}${this.label(i, " ")}`)),
-      customdata: rows.map(() => STAGES.map((stage) => stage.symbol)),
+      text: rows.map((i) => this.shown.map(() => `row ${i}${this.label(i, " ")}`)),
+      customdata: rows.map(() => this.shown.map((stage) => stage.symbol)),
       hovertemplate: "%{text}<br>%{customdata} = %{z:.6g}<extra></extra>",
     };
     const outline = { x: [], y: [] };
@@ -622,12 +680,17 @@ class Panel {
     }
     this.cellValues.replaceChildren(...values);
     this.valueSpans = values;
-    outline.y = this.outlineYs(first ? first.best : STAGES.map(() => -10));
+    outline.y = this.outlineYs(first ? first.best : this.shown.map(() => null));
     const traces = [
       heat,
       {
         type: "scatter", mode: "lines", ...outline, hoverinfo: "skip", showlegend: false,
         cliponaxis: false, line: { color: this.argmaxColour, width: cell >= 12 ? 3 : 2 },
+      },
+      {
+        type: "scatter", mode: "lines", ...this.guessOutline(geo), hoverinfo: "skip",
+        showlegend: false, cliponaxis: false,
+        line: { color: GUESS_COLOR, width: cell >= 12 ? 3 : 2, dash: "dot" },
       },
     ];
     this.drawOverlay(geo, n, cell, background);
@@ -675,10 +738,12 @@ class Panel {
     const bottom = PAD_Y + n * cell;
     const parts = [];
     geo.cols.forEach(([x0, x1], c) => {
-      if (c + 1 < geo.cols.length) {
+      // (No gap while the cards are not laid out yet, e.g. mounted in a column of no width:
+      // the ResizeObserver redraws once they are.)
+      const gap = c + 1 < geo.cols.length ? geo.cols[c + 1][0] - x1 : 0;
+      if (gap > 0) {
         parts.push(svgEl("rect", {
-          x: x1, y: 0, width: geo.cols[c + 1][0] - x1, height: this.layout.height,
-          fill: background,
+          x: x1, y: 0, width: gap, height: this.layout.height, fill: background,
         }));
       }
       let d = `M${x0 + 0.5},${top + 0.5}H${x1 - 0.5}V${bottom - 0.5}H${x0 + 0.5}Z`;
@@ -708,12 +773,31 @@ class Panel {
     }
   }
 
-  /** The outline trace's y: a rectangle round row best[c] in column c (nulls between). */
+  /** The outline trace's y: a rectangle round row best[c] in column c (nulls between; a
+   * column whose best is null gets no rectangle). */
   outlineYs(best) {
     const d = 0.5 - this.layout.inset / this.layout.cell;
     const y = [];
-    for (const b of best) y.push(b - d, b - d, b + d, b + d, b - d, null);
+    for (const b of best) {
+      if (b === null) y.push(null, null, null, null, null, null);
+      else y.push(b - d, b - d, b + d, b + d, b - d, null);
+    }
     return y;
+  }
+
+  /** The guesses' outline (trace 2): a rectangle just outside each guessed row's cell. */
+  guessOutline(geo) {
+    const x = [];
+    const y = [];
+    const d = 0.5 + 1 / this.layout.cell; // one pixel outside the cell
+    for (const { stage, row } of this.guesses) {
+      const c = this.shown.findIndex((s) => s.id === stage);
+      if (c < 0 || !(row >= 0 && row < this.n)) continue;
+      const [x0, x1] = geo.cols[c];
+      x.push(x0 - 1, x1 + 1, x1 + 1, x0 - 1, x0 - 1, null);
+      y.push(row - d, row - d, row + d, row + d, row - d, null);
+    }
+    return { x, y };
   }
 
   /** Keep each column over its card when the page's width changes (rebuilt, not per frame). */
@@ -724,7 +808,7 @@ class Panel {
       this.geometryQueued = false;
       const geo = this.geometry();
       const old = this.geo;
-      const moved = !old || old.width !== geo.width
+      const moved = !old || old.width !== geo.width || old.cols.length !== geo.cols.length
         || geo.cols.some(([a, b], c) => Math.abs(a - old.cols[c][0]) > 0.5 || Math.abs(b - old.cols[c][1]) > 0.5);
       if (moved) this.plotFigure();
     });
@@ -759,9 +843,18 @@ class Panel {
     const c = this.controls;
     const v = e.target.value;
     const num = Number(v);
+    this.stopReveal(); // the student took over: show what the controls say
     switch (name) {
-      case "beta": c.beta = betaScale.toValue(num, this.limits.betaMax); break;
-      case "gamma": c.gamma = gammaScale.toValue(num, this.limits.gammaMax); break;
+      case "beta": c.beta = this.scaleOf("beta").toValue(num); break;
+      case "gamma": c.gamma = this.scaleOf("gamma").toValue(num); break;
+      case "kernel-choice": {
+        const choice = this.kernelChoices.find((k) => k.name === v);
+        if (!choice) return;
+        c.R = choice.R;
+        c.kernel = choice.kernel.slice();
+        this.buildKernelControls();
+        break;
+      }
       case "g": c.g = num; break;
       case "prow": c.prow = num; break;
       case "R": c.R = num; this.buildKernelControls(); break;
@@ -787,6 +880,23 @@ class Panel {
     }
     this.syncInputs({ except: e.target });
     this.schedule();
+  }
+
+  /**
+   * Slider position <-> value of β or γ: log-like over the whole range, or, when the host gives
+   * a grid of values (a lesson's notches), one position per value.
+   */
+  scaleOf(name) {
+    const grid = this.grids[name];
+    if (grid) {
+      return {
+        toValue: (p) => grid[clamp(Math.round(p), 0, grid.length - 1)],
+        toPosition: (v) => grid.reduce((best, g, i) => (Math.abs(g - v) < Math.abs(grid[best] - v) ? i : best), 0),
+      };
+    }
+    const max = name === "beta" ? this.limits.betaMax : this.limits.gammaMax;
+    const scale = name === "beta" ? betaScale : gammaScale;
+    return { toValue: (p) => scale.toValue(p, max), toPosition: (v) => scale.toPosition(v, max) };
   }
 
   bounds(key) {
@@ -863,6 +973,7 @@ class Panel {
     }
     if (typeof data.channel === "string") this.channel = data.channel;
     this.root.classList.toggle("classroom", Boolean(data.classroom));
+    this.root.classList.toggle("projector", Boolean(data.projector));
     for (const stage of STAGES) {
       const text = (data.texts && data.texts[stage.id]) || stage.text;
       const card = this.cards[stage.id];
@@ -878,6 +989,7 @@ class Panel {
     this.key = Array.isArray(data.key) ? data.key : this.memory[0].map(() => 0);
     this.rowLabels = Array.isArray(data.rowLabels) ? data.rowLabels : null;
     if (data.defaults) this.defaults = { ...DEFAULTS, ...data.defaults };
+    this.receiveOptions(data);
     const n = this.memory.length;
     if (n !== this.n) this.buildColumns(n);
     this.inputs.beta.field.max = this.limits.betaMax;
@@ -912,7 +1024,110 @@ class Panel {
     this.controls = this.clampControls(this.controls); // N may have shrunk
     this.buildKernelControls();
     this.syncInputs();
+    const reveal = data.reveal;
+    if (reveal && typeof reveal.id === "string" && reveal.id !== this.revealId) {
+      this.revealId = reveal.id;
+      this.revealQueued = Array.isArray(reveal.stages) ? reveal.stages : [];
+    }
     this.draw();
+  }
+
+  /**
+   * A host's choices beyond the playground's: which stages and controls to show, locked
+   * controls, grids of values for β and γ, named kernels, the student's guesses, reduced motion.
+   * Each rebuilds only what it changes (rebuilding a focused control would lose the focus).
+   */
+  receiveOptions(data) {
+    const show = data.show || {};
+    const stages = Array.isArray(show.stages) ? STAGES.filter((s) => show.stages.includes(s.id)) : STAGES;
+    const shown = stages.length ? stages : STAGES;
+    const controls = new Set(Array.isArray(show.controls) ? show.controls : CONTROL_NAMES);
+    const kernels = Array.isArray(data.kernels) && data.kernels.length ? data.kernels : null;
+    const layout = JSON.stringify([shown.map((s) => s.id), [...controls], kernels]);
+    if (layout !== this.layoutKey) {
+      this.layoutKey = layout;
+      this.shown = shown;
+      this.showControls = controls;
+      this.kernelChoices = kernels;
+      this.buildKernelChoice();
+      this.arrangeStages();
+      this.arrangeControls();
+    }
+    const grids = data.grids || {};
+    for (const name of ["beta", "gamma"]) {
+      const grid = Array.isArray(grids[name]) && grids[name].length ? grids[name] : null;
+      if (JSON.stringify(grid) === JSON.stringify(this.grids[name])) continue;
+      this.grids[name] = grid;
+      const input = this.inputs[name];
+      input.range.max = grid ? grid.length - 1 : STEPS;
+      input.field.hidden = Boolean(grid); // a grid's values only: no free typing
+    }
+    this.locked = new Set(Array.isArray(data.locked) ? data.locked : []);
+    for (const [name, label] of Object.entries(this.labels)) {
+      const text = label.dataset.text + (this.locked.has(name) ? " (locked)" : "");
+      if (label.textContent !== text) label.textContent = text;
+    }
+    this.reduceMotion = Boolean(data.reduceMotion);
+    const guesses = Array.isArray(data.guesses) ? data.guesses : [];
+    if (JSON.stringify(guesses) !== JSON.stringify(this.guesses)) {
+      this.guesses = guesses;
+      for (const stage of STAGES) {
+        const mine = guesses.filter((g) => g.stage === stage.id).map((g) => g.text);
+        this.cards[stage.id].guess.textContent = mine.join("; ");
+      }
+      if (this.plotted) this.Plotly.restyle(this.figure, this.guessUpdate(), [2]);
+    }
+  }
+
+  guessUpdate() {
+    const { x, y } = this.guessOutline(this.geo);
+    return { x: [x], y: [y] };
+  }
+
+  /** Show only the chosen stages' cards, side by side; the figure is rebuilt for them. */
+  arrangeStages() {
+    const shown = new Set(this.shown.map((s) => s.id));
+    for (const stage of STAGES) {
+      const card = this.cards[stage.id].card;
+      card.hidden = !shown.has(stage.id);
+      card.style.gridColumn = String(this.shown.indexOf(stage) + 1 || 1);
+    }
+    this.grid.style.gridTemplateColumns = this.shown.length === STAGES.length
+      ? "" : `repeat(${this.shown.length}, minmax(132px, 1fr))`;
+    this.plotted = false;
+    this.drawn = null;
+    if (this.Plotly && this.n) this.plotFigure();
+  }
+
+  /** Put each shown control in its stage's card (or the first card shown); the others leave. */
+  arrangeControls() {
+    const shown = new Set(this.shown.map((s) => s.id));
+    const byCard = Object.fromEntries(STAGES.map((s) => [s.id, []]));
+    for (const name of CONTROL_NAMES) {
+      if (!this.showControls.has(name)) continue;
+      const home = shown.has(CONTROL_HOME[name]) ? CONTROL_HOME[name] : this.shown[0].id;
+      const parts = name === "kernel" && this.kernelChoices ? [this.inputs.kernelChoice] : this.boxes[name];
+      byCard[home].push(...parts);
+    }
+    for (const stage of STAGES) this.cards[stage.id].controls.replaceChildren(...byCard[stage.id]);
+  }
+
+  /** The named kernels as radio buttons (a lesson's choices). */
+  buildKernelChoice() {
+    const box = this.inputs.kernelChoice;
+    box.replaceChildren(box.firstChild);
+    this.inputs.kernelRadios = (this.kernelChoices || []).map((k, i) => {
+      const input = el("input", {
+        type: "radio", name: this.id("kernel-choice"), id: this.id(`kernel-choice-${i}`),
+        value: k.name, "data-control": "kernel-choice",
+      });
+      box.append(el("span", { class: "radio" }, [
+        input, el("label", { for: input.id, text: String(k.label) }),
+      ]));
+      return { input, choice: k };
+    });
+    this.labels.kernel = this.kernelChoices ? box.firstChild : this.inputs.radius.label;
+    this.labels.kernel.dataset.text = this.labels.kernel.dataset.text || this.labels.kernel.textContent;
   }
 
   /** A new weighting colour scale (the app's colour choice changed): recolour what is drawn. */
@@ -962,7 +1177,7 @@ class Panel {
     i.apply.disabled = c.steps >= this.limits.maxSteps;
     i.restart.disabled = c.steps === 0;
 
-    set(i.beta.range, betaScale.toPosition(c.beta, this.limits.betaMax));
+    set(i.beta.range, this.scaleOf("beta").toPosition(c.beta));
     set(i.beta.field, fmt(c.beta, 6));
     i.beta.out.textContent = `β = ${fmt(c.beta)}`;
     i.beta.range.setAttribute("aria-valuetext", `β = ${fmt(c.beta)}`);
@@ -970,7 +1185,7 @@ class Panel {
     set(i.gate.field, fmt(c.g, 6));
     i.gate.out.textContent = `g = ${c.g.toFixed(2)}`;
     i.gate.range.setAttribute("aria-valuetext", `g = ${c.g.toFixed(2)}`);
-    set(i.gamma.range, gammaScale.toPosition(c.gamma, this.limits.gammaMax));
+    set(i.gamma.range, this.scaleOf("gamma").toPosition(c.gamma));
     set(i.gamma.field, fmt(c.gamma, 6));
     i.gamma.out.textContent = `γ = ${fmt(c.gamma)}`;
     i.gamma.range.setAttribute("aria-valuetext", `γ = ${fmt(c.gamma)}`);
@@ -988,6 +1203,30 @@ class Panel {
     i.kernelNote.textContent = zero
       ? "All weights are 0: using the identity kernel s(0) = 1."
       : "Each slider is a raw weight; → shows s, the weights divided by their sum (a softmax in the model).";
+    for (const { input, choice } of i.kernelRadios || []) {
+      input.checked = choice.R === c.R
+        && choice.kernel.every((v, j) => Math.abs(v - c.kernel[j]) < 1e-12);
+    }
+    this.applyLocks();
+  }
+
+  /** A locked control (a teacher's link) is shown disabled: its value is the link's. */
+  applyLocks() {
+    const i = this.inputs;
+    // `own`: the inputs whose disabled state nothing else sets (unlocked, they are enabled).
+    const lock = (name, inputs, own = true) => {
+      const locked = this.locked.has(name);
+      for (const input of inputs) if (input && (locked || own)) input.disabled = locked;
+    };
+    lock("prev", [i.onehot, i.uniform]);
+    lock("prow", [i.prow.range], false);
+    lock("steps", [i.apply, i.restart], false);
+    lock("reset", [i.reset]);
+    lock("beta", [i.beta.range, i.beta.field]);
+    lock("g", [i.gate.range, i.gate.field]);
+    lock("gamma", [i.gamma.range, i.gamma.field]);
+    lock("kernel", [i.radius.range, ...(i.kernel || []).map((s) => s.range),
+      ...(i.kernelRadios || []).map((r) => r.input)]);
   }
 
   label(row, sep) {
@@ -1017,7 +1256,7 @@ class Panel {
       this.root.dataset.error = String(err);
       return null;
     }
-    const stages = STAGES.map((stage) => result[stage.id]);
+    const stages = this.shown.map((stage) => result[stage.id]);
     const best = stages.map((w) => {
       let b = 0;
       for (let i = 1; i < w.length; i++) if (w[i] > w[b]) b = i;
@@ -1038,17 +1277,20 @@ class Panel {
     // One restyle when a stage changed: z of the one heatmap (the five stages are its
     // columns), the outlines' y and the values written in the cells. Nothing else is redrawn.
     const plotted = this.plotted && this.plotN === this.n;
-    if (plotted && !(this.drawn && stages.every((w, k) => sameArray(w, this.drawn[k])))) {
+    if (plotted && this.revealQueued) this.startReveal(data);
+    // While the reveal runs, it alone draws the figure (its last frame is this one).
+    if (plotted && !this.anim && !(this.drawn && stages.every((w, k) => sameArray(w, this.drawn[k])))) {
       const update = { z: [z, undefined], y: [undefined, this.outlineYs(best)] };
       this.Plotly.restyle(this.figure, update, [0, 1]);
       if (this.layout.showText) this.writeValues(stages);
       this.drawn = stages;
     }
-    STAGES.forEach((stage, s) => {
+    this.shown.forEach((stage, s) => {
       const w = stages[s];
       const card = this.cards[stage.id];
       const top = `max row ${best[s]}, ${w[best[s]].toFixed(2)}`;
-      card.alt.setAttribute("aria-label", `${stage.symbol}: ${top}${this.label(best[s], " ")}`);
+      const guess = card.guess.textContent ? `; ${card.guess.textContent}` : "";
+      card.alt.setAttribute("aria-label", `${stage.symbol}: ${top}${this.label(best[s], " ")}${guess}`);
       card.alt.ntmWeights = w;
       card.alt.dataset.frame = String(this.frame);
       card.live.textContent = this.liveText(stage.id, best[s], w[best[s]], result);
@@ -1065,6 +1307,92 @@ class Panel {
     publishWeighting(this.channel, {
       token: this.token, weighting: result.sharpened, controls: structuredClone(c),
     });
+  }
+
+  // ---- the reveal -------------------------------------------------------------------------
+
+  /**
+   * Animate the stages just revealed, in the pipeline's order: each grows out of the stage
+   * before it (GROWS_FROM) over REVEAL_MS, the later ones blank until their turn; then the
+   * figure holds exactly this frame's values. Only the heatmap's z, the outlines and the cell
+   * values are restyled per animation frame. With reduced motion (the browser's setting or the
+   * lesson's `motion=reduce`) nothing moves: the final state at once.
+   */
+  startReveal(final) {
+    const order = this.shown.filter((s) => this.revealQueued.includes(s.id)).map((s) => s.id);
+    this.revealQueued = null;
+    const reduced = this.reduceMotion
+      || window.matchMedia?.("(prefers-reduced-motion: reduce)").matches;
+    if (!order.length || reduced) {
+      this.root.dataset.reveal = "done";
+      return;
+    }
+    const n = this.n;
+    const uniform = new Float64Array(n).fill(1 / n);
+    const from = (id) => {
+      const source = GROWS_FROM[id];
+      return source === "uniform" ? uniform : source ? final.result[source] : new Float64Array(n);
+    };
+    this.anim = {
+      order, final, from: Object.fromEntries(order.map((id) => [id, from(id)])),
+      turn: 0, start: null, frames: 0, pauseUntil: 0,
+    };
+    this.root.dataset.reveal = "running";
+    this.root.dataset.revealFrames = "0";
+    this.drawRevealFrame(0, 0); // at once: the final state is never painted first
+    const tick = (now) => {
+      const anim = this.anim;
+      if (!anim) return;
+      if (now >= anim.pauseUntil) {
+        anim.start ??= now;
+        anim.frames++;
+        // Time decides, unless frames were dropped: never more than 1/MIN_FRAMES per frame.
+        const f = Math.min(1, (now - anim.start) / REVEAL_MS, anim.frames / REVEAL_MIN_FRAMES);
+        this.drawRevealFrame(anim.turn, f * f * (3 - 2 * f)); // smoothstep: eases in and out
+        if (f >= 1) {
+          Object.assign(anim, { turn: anim.turn + 1, start: null, frames: 0, pauseUntil: now + REVEAL_PAUSE_MS });
+          if (anim.turn >= order.length) {
+            this.stopReveal();
+            this.draw(); // the true values, exactly
+            return;
+          }
+        }
+      }
+      anim.raf = requestAnimationFrame(tick);
+    };
+    this.anim.raf = requestAnimationFrame(tick);
+  }
+
+  /** One frame of the reveal: stage order[turn] a fraction `f` of the way from its source. */
+  drawRevealFrame(turn, f) {
+    const { order, final, from } = this.anim;
+    const stages = this.shown.map((stage, s) => {
+      const k = order.indexOf(stage.id);
+      if (k < 0 || k < turn) return final.stages[s];
+      if (k > turn) return new Float64Array(this.n); // not yet: blank
+      const a = from[stage.id];
+      const b = final.stages[s];
+      return b.map((v, i) => a[i] + f * (v - a[i]));
+    });
+    const best = this.shown.map((stage, s) => {
+      const k = order.indexOf(stage.id);
+      return k < 0 || k < turn || (k === turn && f >= 1) ? final.best[s] : null;
+    });
+    const z = new Array(this.n);
+    for (let i = 0; i < this.n; i++) z[i] = stages.map((w) => w[i]);
+    this.Plotly.restyle(this.figure, { z: [z, undefined], y: [undefined, this.outlineYs(best)] }, [0, 1]);
+    if (this.layout.showText) this.writeValues(stages);
+    this.drawn = null; // the last frame must redraw the true values
+    this.root.dataset.revealStage = order[turn];
+    this.root.dataset.revealFrames = String(Number(this.root.dataset.revealFrames) + 1);
+  }
+
+  stopReveal() {
+    if (!this.anim) return;
+    cancelAnimationFrame(this.anim.raf);
+    this.anim = null;
+    this.drawn = null;
+    this.root.dataset.reveal = "done";
   }
 
   liveText(stage, best, value, result) {
@@ -1095,13 +1423,13 @@ class Panel {
   fillTable(result) {
     const head = el("tr", {}, [
       el("th", { scope: "col", text: "row" }),
-      ...STAGES.map((s) => el("th", { scope: "col", text: s.symbol })),
+      ...this.shown.map((s) => el("th", { scope: "col", text: s.symbol })),
     ]);
     const rows = [head];
     for (let i = 0; i < this.n; i++) {
       rows.push(el("tr", {}, [
         el("th", { scope: "row", text: `${i}${this.label(i, " ")}` }),
-        ...STAGES.map((s) => el("td", { text: result[s.id][i].toFixed(4) })),
+        ...this.shown.map((s) => el("td", { text: result[s.id][i].toFixed(4) })),
       ]));
     }
     this.table.replaceChildren(...rows);

@@ -26,9 +26,13 @@ from .. import colours
 from ..models import shipped_model
 
 STATE, NOTICES, JUST = "lesson_state", "lesson_notices", "lesson_just_answered"
+#: How many times the server set the live view's controls itself (another step, a restart):
+#: the in-browser panel takes them whatever it shows; and how many answers were revealed.
+PANEL_REVISION, REVEALS = "lesson_panel_revision", "lesson_reveals"
 PLOT = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 KIND_WORDS = {"row": "click a row", "number": "predict a number", "choice": "choose one"}
-#: Seconds between two stages of the reveal (none when motion is reduced).
+#: Seconds between two server-drawn panels of the reveal (none when motion is reduced); the
+#: addressing stages are animated in the browser instead (:mod:`ntm.app.lessons.live`).
 REVEAL_PAUSE = 0.35
 COPY_SEED = 1
 
@@ -64,6 +68,7 @@ def go(number: int) -> None:
     """Move to step ``number``: its controls start from its preset."""
     for name in CONTROLS:
         st.session_state.pop(f"lc_{name}", None)
+    st.session_state[PANEL_REVISION] = st.session_state.get(PANEL_REVISION, 0) + 1
     set_state(state().updated(step=int(number), chosen={}))
 
 

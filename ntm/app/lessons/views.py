@@ -24,8 +24,11 @@ from ...lessons.steps import STEPS, Step
 from ...plaintext import escape
 from .. import colours
 from .. import lessons as L
+from . import live
 
 #: How wide each panel is, relative to one stage column.
+#: Panels that go on a row of their own under an addressing step's live panel.
+SECOND_ROW = {"read"}
 WIDTHS = {"memory": 2.3, "kernel": 1.2, "read": 2.2, "write": 3.2, "figure6": 2.4, "head": 1.2,
           "errors": 2.0}
 
@@ -59,7 +62,8 @@ def _width(control: Control) -> float:
 
 def controls(step: Step, s: links.LessonState) -> None:
     """The step's controls, once its questions are answered; locked ones fixed and disabled.
-    What the student sets goes into the lesson state (and so into the URL)."""
+    What the student sets goes into the lesson state (and so into the URL). The stage controls
+    of an addressing step are the live panel's (:mod:`ntm.app.lessons.live`), not widgets."""
     names = s.shown_controls(step)
     if not names:
         return
@@ -67,7 +71,11 @@ def controls(step: Step, s: links.LessonState) -> None:
         st.caption("Answer the question to unlock this step's controls: "
                    + ", ".join(CONTROLS[n].label for n in names) + ".")
         return
-    chosen = {}
+    in_panel = live.IN_PANEL if live.uses_panel(step) else ()
+    names = [n for n in names if n not in in_panel]
+    chosen = {k: v for k, v in s.chosen.items() if k in in_panel}
+    if not names:
+        return
     widths = [_width(CONTROLS[n]) for n in names]
     for column, name in zip(st.columns(widths), names, strict=True):
         control, key = CONTROLS[name], f"lc_{name}"
@@ -91,20 +99,39 @@ def controls(step: Step, s: links.LessonState) -> None:
 
 
 def draw_panels(step: Step, s: links.LessonState, sc: Scene, look: panels.Look,
-                revealed: set[str]) -> None:
-    """The step's panels side by side; the parts just revealed appear one after another."""
+                revealed: set[str], verdicts: Mapping[str, Verdict]) -> None:
+    """The step's panels side by side. An addressing step's visible stages are one live,
+    in-browser panel (``stages``), placed where its first stage is, which animates the stages
+    just revealed; the server's panels just revealed appear one after another."""
     extra = _moment(step, s) if isinstance(sc, EpisodeScene) else {}
     hidden = panels.hidden_parts(step, s.answers)
-    built = panels.panels(step, sc, hidden, look, **extra)
+    in_panel = live.panel_stages(step, hidden) if live.uses_panel(step) else []
+    names: list[str] = []
+    for p in step.panels:  # the live panel's slot is where its first stage is
+        name = "stages" if p in in_panel else p
+        if name not in names:
+            names.append(name)
+    built = {p.name: p for p in panels.panels(step, sc, hidden, look, names=names, **extra)}
     stage = 1.5 if panels.labels_of(step, sc) is not None else 1.0  # named rows need room
-    widths = [WIDTHS.get(p.name, stage) for p in built]
+    # Beside the memory and the live panel the read vector has no room: a row of its own.
+    below = [n for n in names if n in SECOND_ROW and in_panel]
+    rows = [[n for n in names if n not in below], below]
     pause = 0.0 if s.reduce_motion else L.REVEAL_PAUSE
-    for column, panel in zip(st.columns(widths, gap="small"), built, strict=True):
-        with column, st.container(key=f"panel_{panel.name}"):
-            if panel.name in revealed and pause:
-                time.sleep(pause)
-            st.markdown(panel.header)
-            L.chart(panel.figure, panel.sentence, f"fig_{panel.name}")
+    for row in filter(None, rows):
+        widths = [1.6 * len(in_panel) + 0.4 if n == "stages" else WIDTHS.get(n, stage)
+                  for n in row]
+        if row is below:  # half the width, as in the row above
+            widths.append(sum(widths))
+        for column, name in zip(st.columns(widths, gap="small"), row, strict=False):
+            with column, st.container(key=f"panel_{name}"):
+                if name == "stages":
+                    live.stage_panel(step, s, sc, look, revealed, verdicts)
+                    continue
+                if name in revealed and pause:
+                    time.sleep(pause)
+                panel = built[name]
+                st.markdown(panel.header)
+                L.chart(panel.figure, panel.sentence, f"fig_{panel.name}")
 
 
 def _moment(step: Step, s: links.LessonState) -> dict[str, Any]:
@@ -128,6 +155,7 @@ def _on_answer(qid: str) -> None:
     text = f"{value:g}" if isinstance(value, float) else str(value)
     L.set_state(s.updated(answers={**s.answers, qid: text}))
     st.session_state[L.JUST] = qid
+    st.session_state[L.REVEALS] = st.session_state.get(L.REVEALS, 0) + 1
 
 
 def question_card(q: Question, sc: Scene, s: links.LessonState, verdict: Verdict | None,
