@@ -1,95 +1,177 @@
-"""Forward+backward throughput of the NTM on copy-shaped input, and one `address` call's latency.
+"""Forward+backward speed of the NTM against a bare LSTM of the same size (benchmark, not a test).
 
-    python benchmarks/bench_ntm.py            # the README table
-    python benchmarks/bench_ntm.py --quick    # fewer repeats
+    python benchmarks/bench_ntm.py                  # CPU (1 thread), and CUDA when present
+    python benchmarks/bench_ntm.py --quick          # fewer repeats
+    python benchmarks/bench_ntm.py --device cuda --batches 8,128,2048,8192
 
 Copy-shaped input: L = 20 bit vectors, a delimiter and L blank steps (T = 41, 9 channels),
-N = 128, M = 20, an LSTM controller of 100 units, one read and one write head.
+N = 128, M = 20, an LSTM controller of 100 units, one read and one write head; the loss is the
+BCE of the last 20 outputs. Three models run the same batch, interleaved, in one process:
+
+* the NTM on the reference engine (``model.fast = False``: ntm.addressing / ntm.memory),
+* the NTM on the fused engine (``model.fast = True``, the default: ntm.fused),
+* a bare ``nn.LSTMCell`` loop of the same size whose "read vector" is a zero tensor, with the
+  same output layer: the floor an NTM of this size could reach.
+
+Each cell is the median over the repeats of sequences per second (forward + backward). On CUDA
+the fused engine is also timed with forward + backward captured in one CUDA graph
+(``ntm.cuda_graphs``): the way training runs there. Timings are wall-clock; print
+``uptime`` beside them on a shared machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import statistics
 import time
 
 import torch
 
 from ntm import NTM, NTMConfig
-from ntm.addressing import address
+
+CONFIG = NTMConfig(memory_rows=128, memory_width=20, controller_size=100)
+T, SCORED = 41, 20
 
 
-def timed(fn, repeats: int, warmup: int = 2) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` runs, in seconds."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    times.sort()
-    return times[len(times) // 2]
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
 
 
-def train_step_throughput(batch: int, repeats: int, device: str) -> tuple[float, float]:
+def ntm_step(batch: int, device: str, fast: bool):
     torch.manual_seed(0)
-    model = NTM(NTMConfig(memory_rows=128, memory_width=20, controller_size=100)).to(device)
-    x = torch.rand(41, batch, 9, device=device).round()
-    target = torch.rand(20, batch, 8, device=device).round()
+    model = NTM(CONFIG).to(device)
+    model.fast = fast
+    x = torch.rand(T, batch, 9, device=device).round()
+    target = torch.rand(SCORED, batch, 8, device=device).round()
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
     def step():
         model.zero_grad(set_to_none=True)
-        loss_fn(model(x)[21:], target).backward()
-        if device == "cuda":
-            torch.cuda.synchronize()
-
-    seconds = timed(step, repeats)
-    return batch / seconds, seconds * 1000
+        loss_fn(model(x)[T - SCORED:], target).backward()
+    return step
 
 
-def address_latency(repeats: int, device: str) -> float:
-    g = torch.Generator().manual_seed(0)
-    memory = torch.randn(1, 128, 20, generator=g).to(device)
-    key = torch.randn(1, 20, generator=g).to(device)
-    args = (memory, key, torch.tensor([[5.0]], device=device), torch.tensor([[0.5]], device=device),
-            torch.tensor([[0.2, 0.5, 0.3]], device=device), torch.tensor([[2.0]], device=device),
-            torch.softmax(torch.randn(1, 128, generator=g), -1).to(device))
+def lstm_step(batch: int, device: str):
+    """The floor: an LSTMCell loop reading a zero 'read vector', the NTM's output layer."""
+    torch.manual_seed(0)
+    m = CONFIG.memory_width
+    cell = torch.nn.LSTMCell(CONFIG.input_size + m, CONFIG.controller_size).to(device)
+    out = torch.nn.Linear(CONFIG.controller_size + m, CONFIG.output_size).to(device)
+    x = torch.rand(T, batch, 9, device=device).round()
+    target = torch.rand(SCORED, batch, 8, device=device).round()
+    loss_fn = torch.nn.BCEWithLogitsLoss()
 
-    def call():
-        with torch.no_grad():
-            address(*args)
-        if device == "cuda":
-            torch.cuda.synchronize()
+    def step():
+        cell.zero_grad(set_to_none=True)
+        out.zero_grad(set_to_none=True)
+        h = torch.zeros(batch, CONFIG.controller_size, device=device)
+        c, r, ys = torch.zeros_like(h), torch.zeros(batch, m, device=device), []
+        for x_t in x:
+            h, c = cell(torch.cat([x_t, r], -1), (h, c))
+            ys.append(out(torch.cat([h, r], -1)))
+        loss_fn(torch.stack(ys)[T - SCORED:], target).backward()
+    return step
 
-    return timed(call, repeats * 200, warmup=50) * 1e6
+
+def graphed_step(batch: int, device: str):
+    """The fused engine's forward + backward replayed from one CUDA graph."""
+    from ntm.cuda_graphs import capture_forward_backward
+
+    torch.manual_seed(0)
+    model = NTM(CONFIG).to(device)
+    x = torch.rand(T, batch, 9, device=device).round()
+    target = torch.rand(SCORED, batch, 8, device=device).round()
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    graph = capture_forward_backward(model, lambda: loss_fn(model(x)[T - SCORED:], target))
+    return graph.replay
+
+
+CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
+
+
+def measure(steps: dict, batch: int, repeats: int, device: str, clock=time.perf_counter) -> dict:
+    """Median sequences/s of each step function, timed in turn (interleaved)."""
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for fn in steps.values():  # warm up (allocator, caches)
+        fn(), fn()
+    sync(device)
+    for _ in range(repeats):
+        for name, fn in steps.items():
+            start = clock()
+            fn()
+            sync(device)
+            times[name].append(clock() - start)
+    return {name: batch / statistics.median(ts) for name, ts in times.items()}
+
+
+def table(device: str, batches: list[int], repeats: int, clock=time.perf_counter) -> None:
+    graphs = device.startswith("cuda")
+    head = "| where | batch | reference seq/s | fast seq/s |"
+    head += " fast + CUDA graph seq/s |" if graphs else ""
+    head += " bare LSTM seq/s | reference / LSTM time | fast / LSTM time |"
+    head += " graph / LSTM time |" if graphs else ""
+    print(head)
+    print("|" + "---|" * 2 + "---:|" * (head.count("|") - 3))
+    where = device_name(device)
+    for b in batches:
+        steps = {"ref": ntm_step(b, device, fast=False), "fast": ntm_step(b, device, fast=True),
+                 "lstm": lstm_step(b, device)}
+        if graphs:
+            steps["graph"] = graphed_step(b, device)
+        if not graphs and b >= 128:
+            steps.pop("ref")  # minutes on a CPU; the ratio is in the smaller rows
+        rate = measure(steps, b, repeats if b <= 2048 else max(3, repeats // 2), device, clock)
+        cells = [where, str(b)]
+        cells += [f"{rate['ref']:,.1f}" if "ref" in rate else "-", f"{rate['fast']:,.1f}"]
+        cells += [f"{rate['graph']:,.1f}"] if graphs else []
+        cells += [f"{rate['lstm']:,.1f}"]
+        cells += [f"{rate['lstm'] / rate['ref']:.1f}×" if "ref" in rate else "-",
+                  f"{rate['lstm'] / rate['fast']:.1f}×"]
+        cells += [f"{rate['lstm'] / rate['graph']:.1f}×"] if graphs else []
+        print("| " + " | ".join(cells) + " |", flush=True)
+
+
+def device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"CPU, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''}"
+
+
+def load() -> str:
+    try:
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--batches", default="1,8,32,128")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch intra-op threads (default: torch's own choice)")
+    parser.add_argument("--device", default="auto",
+                        help="cpu, cuda, or auto: the CPU, then CUDA when present")
+    parser.add_argument("--batches", help="CPU default 1,8,32,128; CUDA 8,128,2048,8192")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall: elapsed time; process: this process's CPU time (with one "
+                             "thread, what the wall time would be on an idle machine)")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     repeats = 3 if args.quick else 7
-    print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads, "
-          f"{platform.processor() or platform.machine()}")
+    devices = [args.device] if args.device != "auto" else (
+        ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
+    print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, {load()}, {args.clock} clock")
+    if args.device == "auto" and not torch.cuda.is_available():
+        print("(no CUDA device here: CPU rows only)")
     print()
-    print("| batch | sequences/s (fwd+bwd) | ms per batch |")
-    print("|---:|---:|---:|")
-    for b in (int(s) for s in args.batches.split(",")):
-        rate, ms = train_step_throughput(b, repeats, args.device)
-        print(f"| {b} | {rate:,.1f} | {ms:,.1f} |")
-    print()
-    us = address_latency(repeats, args.device)
-    print("| call | latency |")
-    print("|---|---:|")
-    print(f"| `address` B=1, N=128, M=20, R=1 (no grad) | {us:,.0f} µs |")
+    for device in devices:
+        default = "8,128,2048,8192" if device.startswith("cuda") else "1,8,32,128"
+        table(device, [int(s) for s in (args.batches or default).split(",")], repeats,
+              CLOCKS[args.clock])
+        print(f"\n({load()})\n")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,13 @@ One time step (:meth:`NTM.step`):
 The state (memory, previous weightings, read vectors, controller state) lives in an
 :class:`NTMState` that is passed in and returned, never on the module, so one model instance can
 serve many sessions at once.
+
+Two engines compute the same numbers. :meth:`NTM.step_info` (and :meth:`NTM.step`,
+:meth:`NTM.trace`) call :mod:`ntm.addressing` and :mod:`ntm.memory`, one function per equation:
+the reference, and the only one that returns every addressing stage. :meth:`NTM.run` (and so
+``model(x)``, training and evaluation) uses :mod:`ntm.fused` when ``model.fast`` is true (the
+default): steps 2-4 in one autograd Function with a hand-derived backward, and the output layer
+applied once to the whole sequence. ``model.fast = False`` runs the reference loop instead.
 """
 
 from __future__ import annotations
@@ -21,9 +28,10 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import limits
+from . import fused, limits
 from .addressing import Addressing, address
 from .controller import CONTROLLERS, ControllerState
 from .heads import HeadParams, Heads
@@ -180,6 +188,8 @@ class NTM(nn.Module):
     """
 
     model_type = "ntm"
+    #: :meth:`run` uses the fused engine (:mod:`ntm.fused`); not saved in checkpoints.
+    fast: bool = True
 
     def __init__(self, config: NTMConfig | None = None, **overrides) -> None:
         super().__init__()
@@ -262,11 +272,34 @@ class NTM(nn.Module):
         """Run a whole sequence ``(T, B, C_in)``; returns logits ``(T, B, C_out)`` and final state."""
         if state is None:
             state = self.initial_state(x.shape[1])
+        if self.fast:
+            return self._run_fused(x, state)
         outputs = []
         for x_t in x:
             logits, state = self.step(x_t, state)
             outputs.append(logits)
         return torch.stack(outputs), state
+
+    def _run_fused(self, x: Tensor, state: NTMState) -> tuple[Tensor, NTMState]:
+        """:meth:`run` on the fused engine: per step the controller, both head layers in one
+        product and :class:`ntm.fused.MemoryStep`; the output layer once for all steps."""
+        c, heads, batch = self.config, self.heads, x.shape[1]
+        layout = fused.Layout(c.read_heads, c.write_heads, c.memory_width, 2 * c.shift_range + 1)
+        weight = torch.cat([heads.addressing.weight, heads.erase_add.weight])
+        bias = torch.cat([heads.addressing.bias, heads.erase_add.bias])
+        memory, reads, controller = state.memory, state.reads, state.controller
+        weights = torch.cat([state.read_weights, state.write_weights], dim=1)
+        hs, rs = [], []
+        for x_t in x:
+            h, controller = self.controller(torch.cat([x_t, reads.reshape(batch, -1)], -1),
+                                            controller)
+            reads, memory, weights = fused.memory_step(F.linear(h, weight, bias), memory,
+                                                       weights, layout)
+            hs.append(h)
+            rs.append(reads.reshape(batch, -1))
+        logits = self.output(torch.cat([torch.stack(hs), torch.stack(rs)], dim=-1))
+        hr = c.read_heads
+        return logits, NTMState(memory, weights[:, :hr], weights[:, hr:], reads, controller)
 
     def forward(self, x: Tensor, state: NTMState | None = None) -> Tensor:
         return self.run(x, state)[0]
@@ -277,13 +310,18 @@ class NTM(nn.Module):
         if state is None:
             state = self.initial_state(x.shape[1])
         initial_memory = state.memory.detach().cpu().numpy().copy()
-        logits, infos, prev_r, prev_w = [], [], [], []
-        for x_t in x:
-            prev_r.append(state.read_weights)
-            prev_w.append(state.write_weights)
-            out, state, info = self.step_info(x_t, state)
-            logits.append(out)
-            infos.append(info)
+        records = None
+        if x.is_cuda and len(x) > 1:  # launch-bound: replay one captured step (ntm.cuda_graphs)
+            from .cuda_graphs import graphed_trace_records
+
+            records = graphed_trace_records(self, x, state)
+        if records is None:
+            records = []
+            for x_t in x:
+                out, new_state, info = self.step_info(x_t, state)
+                records.append((out, info, state.read_weights, state.write_weights))
+                state = new_state
+        logits, infos, prev_r, prev_w = (list(r) for r in zip(*records, strict=True))
         logits_t = torch.stack(logits)
 
         def np_(t: Tensor) -> np.ndarray:

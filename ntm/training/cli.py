@@ -28,7 +28,7 @@ import torch
 
 from ..checkpoint import CheckpointError, load_model, read_checkpoint, save_model
 from ..tasks import TASKS
-from .config import TrainConfig, choices_of, flag, task_fields
+from .config import TrainConfig, choices_of, flag, for_device, task_fields
 from .loop import BUDGET, CONVERGED, NAN, Evaluation, Finished, Rate, Run, Step, fit, start
 from .state import resume, save_run, saved_commands, saved_config
 
@@ -38,7 +38,7 @@ INTERRUPTED = "interrupted"
 
 #: Settings a resumed run takes from the new command, or the defaults when not given: the
 #: budget and the hardware belong to the new session, not to the saved run.
-FROM_COMMAND_ON_RESUME = ("max_sequences", "max_seconds", "device")
+FROM_COMMAND_ON_RESUME = ("max_sequences", "max_seconds", "device", "engine", "cuda_graph")
 #: Settings that replace the saved ones only when given: a change of schedule, recorded in the
 #: checkpoint's list of commands. Every other setting given with --resume is ignored (with a
 #: note), because the weights and the optimiser state were made with the saved one.
@@ -129,9 +129,12 @@ def parse(argv: list[str]) -> tuple[dict, dict, Options]:
 
 
 def config_from(settings: dict, task_params: dict) -> TrainConfig:
-    """A new run's config; size options of other tasks are ignored (``--min-items`` for copy)."""
+    """A new run's config; size options of other tasks are ignored (``--min-items`` for copy).
+    On a CUDA machine, ``--device auto`` without a batch size or learning rate takes
+    :data:`~ntm.training.config.GPU_RECIPE`."""
     known = task_fields(settings.get("task", TrainConfig.task))
-    return TrainConfig(**settings, task_params={k: v for k, v in task_params.items() if k in known})
+    return TrainConfig(**for_device(settings),
+                       task_params={k: v for k, v in task_params.items() if k in known})
 
 
 def parse_config(argv: list[str]) -> TrainConfig:

@@ -27,6 +27,7 @@ from ..tasks import TASKS, Task
 
 MODELS = ("ntm", "lstm")
 OPTIMIZERS = ("adam", "rmsprop")
+ENGINES = ("fused", "reference")
 
 
 def setting(default, help: str, group: str, *, choices=None, low=None, above=None,
@@ -98,6 +99,14 @@ class TrainConfig:
         0.1, "stop once held-out bit errors per sequence fall below this (<= 0: never)",
         "budget and evaluation")
     device: str = setting("auto", "auto (CUDA when present), cpu, cuda, cuda:1 ...", "run")
+    engine: str = setting(
+        "fused", "the NTM's engine: fused (ntm.fused, one autograd node per step) or reference "
+        "(ntm.addressing and ntm.memory); the same numbers to float rounding", "run",
+        choices=ENGINES)
+    cuda_graph: int = setting(
+        1, "on CUDA with the fused engine, replay each training step's forward and backward from "
+        "a captured CUDA graph, one per padded sequence length (ntm.cuda_graphs; 0: off)",
+        "run", low=0)
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
@@ -149,6 +158,25 @@ class TrainConfig:
             elif value != getattr(default, f.name):
                 words += [flag(f.name), str(value)]
         return shlex.join(words)
+
+
+#: What ``--device auto`` trains with on a CUDA machine when neither ``--batch-size`` nor
+#: ``--lr`` is given: on a GPU a step costs about the same at batch 8 as at batch 32 (it is
+#: launch-bound), so a larger batch buys more sequences per second. A first choice, not yet
+#: measured on a GPU: ``benchmarks/gpu_checks.sh`` runs the recipe sweep that should set it.
+#: The checkpoint's settings (its model card) record the values a run used.
+GPU_RECIPE = {"batch_size": 32, "lr": 1e-3}
+
+
+def for_device(settings: dict) -> dict:
+    """``settings`` (the options given) with :data:`GPU_RECIPE` filled in when ``device`` is
+    auto (or not given), a CUDA device is present and neither the batch size nor the learning
+    rate was chosen."""
+    if settings.get("device", "auto") != "auto" or not torch.cuda.is_available():
+        return settings
+    if "batch_size" in settings or "lr" in settings:
+        return settings
+    return {**settings, **GPU_RECIPE}
 
 
 def flag(name: str) -> str:

@@ -15,6 +15,12 @@ bit errors per sequence fall below ``target_bit_errors`` (converged), when the b
 stop being finite. Saving, progress and stopping early are the caller's: between two events
 the loop waits, and its clock (:meth:`Run.elapsed`) stands still.
 
+The NTM trains on the fused engine (:mod:`ntm.fused`, ``engine="fused"``, the default) or on
+the readable reference (``engine="reference"``); they agree to float rounding. On CUDA, with the
+fused engine, each step's forward and backward are replayed from a captured CUDA graph
+(:mod:`ntm.cuda_graphs`, ``cuda_graph=1``), and ``--device auto`` picks the GPU's batch size
+and learning rate (:data:`~ntm.training.config.GPU_RECIPE`) when neither is given.
+
 The default recipe keeps the paper's optimiser (RMSProp, momentum 0.9) but not its batch of 1:
 a feed-forward controller (100 units), **batches of 8 at RMSProp 3e-4**, gradient-norm
 clipping at 10, a constant memory initialisation (Collier & Beel 2018) and learned initial
@@ -55,6 +61,7 @@ from torch import nn
 
 from ..baseline import LSTMBaseline
 from ..checkpoint import weights_are_finite
+from ..cuda_graphs import GraphedSteps
 from ..evaluate import held_out_score
 from ..model import NTM
 from ..tasks import Batch, Task, bit_errors, masked_bce_loss
@@ -87,6 +94,7 @@ def make_model(config: TrainConfig, task: Task) -> nn.Module:
     if config.model == "lstm":
         return LSTMBaseline(settings)
     model = NTM(settings)
+    model.fast = config.engine == "fused"
     if config.gate_bias:
         model.heads.set_gate_bias(config.gate_bias)
     return model
@@ -106,14 +114,19 @@ def compute_loss(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Te
 
 
 def train_step(config: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer,
-               batch: Batch) -> tuple[float, float]:
+               batch: Batch, *, graphs: GraphedSteps | None = None) -> tuple[float, float]:
     """One optimiser step: (loss, mean bit errors per sequence). Raises
-    :class:`NonFiniteLoss` before touching the weights if the loss or the gradient is NaN/inf."""
-    loss, errors = compute_loss(model, batch)
+    :class:`NonFiniteLoss` before touching the weights if the loss or the gradient is NaN/inf.
+    With ``graphs`` (CUDA) the forward and backward are replayed from a captured graph."""
+    if graphs is None:
+        loss, errors = compute_loss(model, batch)
+    else:  # forward and backward replayed: the parameters' .grad already hold the gradient
+        loss, errors = graphs.loss_and_errors(batch)
     if not torch.isfinite(loss):
         raise NonFiniteLoss(f"the loss is {loss.item()}")
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    if graphs is None:
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
     if config.clip_grad_value > 0:
         nn.utils.clip_grad_value_(model.parameters(), config.clip_grad_value)
     limit = config.clip_grad_norm if config.clip_grad_norm > 0 else math.inf
@@ -143,6 +156,7 @@ class Run:
     loss_ema: float | None = None  #: smoothed training loss (progress, curve)
     err_ema: float | None = None  #: smoothed training bit errors per sequence
     _since: float | None = field(default=None, init=False, repr=False)  #: fit() took over
+    graphs: GraphedSteps | None = field(default=None, repr=False)  #: CUDA graphs, when used
 
     def elapsed(self) -> float:
         """Training seconds so far: time in fit(), not in the caller's hands (saving, pauses)."""
@@ -162,7 +176,16 @@ def start(config: TrainConfig) -> Run:
     model = make_model(config, task).to(device)
     return Run(task, model, make_optimizer(config, model), device,
                torch.Generator().manual_seed(config.seed),
-               torch.Generator().manual_seed(config.seed + EVAL_SEED_OFFSET))
+               torch.Generator().manual_seed(config.seed + EVAL_SEED_OFFSET),
+               graphs=make_graphs(config, model, device))
+
+
+def make_graphs(config: TrainConfig, model: nn.Module, device: torch.device) -> GraphedSteps | None:
+    """CUDA graphs for the training steps (:mod:`ntm.cuda_graphs`) when the run is on CUDA with
+    the fused engine and ``cuda_graph`` is on; otherwise None (eager steps)."""
+    if device.type != "cuda" or not config.cuda_graph or config.engine != "fused":
+        return None
+    return GraphedSteps(model)
 
 
 # ------------------------------------------------------------------------------ the events
@@ -235,7 +258,9 @@ def _events(config: TrainConfig, run: Run) -> Iterator[Event]:
         else:
             batch = run.task.sample(config.batch_size, run.train_gen)
         try:
-            loss, errors = train_step(config, run.model, run.optimizer, batch.to(run.device))
+            graphs = {"graphs": run.graphs} if run.graphs is not None else {}
+            loss, errors = train_step(config, run.model, run.optimizer, batch.to(run.device),
+                                      **graphs)
         except NonFiniteLoss as exc:
             yield Finished(run, NAN, f"{exc} at step {run.steps + 1}")
             return

@@ -1,0 +1,260 @@
+"""The fused engine (ntm.fused) against the reference (ntm.addressing, ntm.memory, ntm.heads):
+values and gradients of one step and of whole runs, float64 gradcheck, the extremes, the switch."""
+
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ntm import NTM, NTMConfig, fused, load_model, save_model
+from ntm.addressing import address
+from ntm.memory import read, write
+
+SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "models"
+
+
+def reference_step(raw, memory, previous, layout: fused.Layout):
+    """The same step from the readable modules: ntm.heads' activations, eqs. 5-9, 2, 3-4."""
+    batch, heads = raw.shape[0], layout.read_heads + layout.write_heads
+    per_head = sum(layout.sizes)
+    k, beta, gate, shift, gamma = torch.split(
+        raw[:, : heads * per_head].view(batch, heads, per_head), layout.sizes, dim=-1)
+    erase, add = raw[:, heads * per_head:].view(batch, layout.write_heads, -1).chunk(2, -1)
+    stages = address(memory.unsqueeze(1), torch.tanh(k), F.softplus(beta), torch.sigmoid(gate),
+                     torch.softmax(shift, -1), 1 + F.softplus(gamma), previous)
+    w, hr = stages.sharpened, layout.read_heads
+    return (read(memory, w[:, :hr]), write(memory, w[:, hr:], torch.sigmoid(erase), torch.tanh(add)),
+            w)
+
+
+def problem(seed, batch=3, rows=10, width=4, hr=1, hw=1, radius=1, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    layout = fused.Layout(hr, hw, width, 2 * radius + 1)
+    size = (hr + hw) * sum(layout.sizes) + hw * 2 * width
+    raw = torch.randn(batch, size, generator=g, dtype=dtype) * 2
+    memory = torch.randn(batch, rows, width, generator=g, dtype=dtype)
+    previous = torch.softmax(torch.randn(batch, hr + hw, rows, generator=g, dtype=dtype) * 3, -1)
+    return [raw, memory, previous], layout
+
+
+def outputs_and_grads(step, inputs, layout, seed=0):
+    leaves = [x.detach().clone().requires_grad_(True) for x in inputs]
+    outs = step(*leaves, layout)
+    g = torch.Generator().manual_seed(seed)
+    cotangents = [torch.randn(o.shape, generator=g, dtype=o.dtype) for o in outs]
+    torch.autograd.backward(outs, cotangents)
+    return [o.detach() for o in outs], [leaf.grad for leaf in leaves]
+
+
+def assert_same(a, b, tol):
+    for x, y in zip(a, b, strict=True):
+        torch.testing.assert_close(x, y, atol=tol, rtol=tol)
+
+
+# ---------------------------------------------------------------- one step
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), batch=st.integers(1, 4), rows=st.integers(3, 16),
+       width=st.integers(1, 6), hr=st.integers(1, 3), hw=st.integers(1, 3), data=st.data())
+def test_step_equals_reference_float64(seed, batch, rows, width, hr, hw, data):
+    radius = data.draw(st.integers(0, (rows - 1) // 2))
+    inputs, layout = problem(seed, batch, rows, width, hr, hw, radius)
+    ref_out, ref_grad = outputs_and_grads(reference_step, inputs, layout)
+    out, grad = outputs_and_grads(fused.memory_step, inputs, layout)
+    assert_same(out, ref_out, 1e-12)
+    assert_same(grad, ref_grad, 1e-10)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_step_equals_reference_float32(seed):
+    inputs, layout = problem(seed, batch=8, rows=128, width=20, dtype=torch.float32)
+    ref_out, ref_grad = outputs_and_grads(reference_step, inputs, layout)
+    out, grad = outputs_and_grads(fused.memory_step, inputs, layout)
+    assert_same(out, ref_out, 1e-6)
+    assert_same(grad, ref_grad, 1e-5)
+
+
+@pytest.mark.parametrize("shape", [dict(), dict(hr=2, hw=3), dict(radius=2, rows=7)])
+def test_gradcheck_float64(shape):
+    inputs, layout = problem(1, **shape)
+    leaves = [x.requires_grad_(True) for x in inputs]
+    assert torch.autograd.gradcheck(lambda *a: fused.memory_step(*a, layout), leaves)
+
+
+# ---------------------------------------------------------------- the extremes
+
+
+def extreme(beta: float, gamma: float, dtype=torch.float64, zero_vectors: bool = True):
+    """beta and gamma as given (raw = beta: softplus is the identity above 20), exact zeros in
+    the previous weightings and in two kernels and, with ``zero_vectors``, a zero key in
+    sequence 0, a zero row in every memory and an all-zero memory in sequence 1."""
+    batch, rows, width = 3, 8, 4
+    layout = fused.Layout(1, 1, width, 3)
+    g = torch.Generator().manual_seed(3)
+    head = torch.randn(batch, 2, sum(layout.sizes), generator=g, dtype=dtype)
+    head[..., width] = beta
+    head[..., -1] = gamma - 1
+    if zero_vectors:
+        head[0, :, :width] = 0  # tanh(0) = 0: a zero key
+    kernel = head[..., width + 2: width + 5]
+    kernel[1] = torch.tensor([-1e4, 0.0, -1e4], dtype=dtype)  # softmax: exactly (0, 1, 0)
+    kernel[2] = torch.tensor([-1e4, -1e4, 0.0], dtype=dtype)
+    raw = torch.cat([head.reshape(batch, -1), torch.randn(batch, 2 * width, generator=g,
+                                                          dtype=dtype)], -1)
+    memory = torch.randn(batch, rows, width, generator=g, dtype=dtype)
+    if zero_vectors:
+        memory[:, 2] = 0
+        memory[1] = 0
+    previous = torch.zeros(batch, 2, rows, dtype=dtype)
+    previous[:, :, 0] = 1
+    return [raw, memory, previous], layout
+
+
+@pytest.mark.parametrize("beta", [1e-3, 1.0, 1e3])
+@pytest.mark.parametrize("gamma", [1.0, 100.0, 1e3])
+def test_extremes_equal_reference_and_stay_finite(beta, gamma):
+    inputs, layout = extreme(beta, gamma)
+    ref_out, ref_grad = outputs_and_grads(reference_step, inputs, layout)
+    out, grad = outputs_and_grads(fused.memory_step, inputs, layout)
+    assert_same(out, ref_out, 1e-12)
+    assert_same(grad, ref_grad, 1e-9)
+    for t in out + grad:
+        assert torch.isfinite(t).all()
+    torch.testing.assert_close(out[2].sum(-1), torch.ones(3, 2, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_extremes_float32_and_float64_finite(dtype):
+    for beta in (1e-3, 1e3):
+        for gamma in (1.0, 1e3):
+            inputs, layout = extreme(beta, gamma, dtype)
+            out, grad = outputs_and_grads(fused.memory_step, inputs, layout)
+            assert all(torch.isfinite(t).all() for t in out + grad)
+
+
+@pytest.mark.parametrize("beta", [1e-3, 1.0, 1e3])
+@pytest.mark.parametrize("gamma", [1.0, 100.0, 1e3])
+def test_gradcheck_extremes(beta, gamma):
+    """Large beta and gamma make the step strongly curved: a finite-difference step of 1e-8
+    (instead of gradcheck's 1e-6) keeps the numerical Jacobian accurate."""
+    inputs, layout = extreme(beta, gamma, zero_vectors=False)
+    leaves = [x.requires_grad_(True) for x in inputs]
+    assert torch.autograd.gradcheck(lambda *a: fused.memory_step(*a, layout), leaves,
+                                    eps=1e-8, atol=1e-4, rtol=1e-3)
+
+
+@pytest.mark.parametrize("beta", [1e-3, 1.0])
+@pytest.mark.parametrize("gamma", [1.0, 100.0, 1e3])
+def test_gradcheck_zero_key_and_zero_rows(beta, gamma):
+    """Near a zero vector the cosine (eq. 6, norms ``sqrt(|x|^2 + 1e-16)``) changes on a scale
+    of 1e-8, so the finite-difference step must be far smaller: 1e-11. With beta = 1e3 on top,
+    no float64 step is both small enough and above round-off; that case is checked against the
+    reference's autograd instead (test_extremes_equal_reference_and_stay_finite)."""
+    inputs, layout = extreme(beta, gamma)
+    leaves = [x.requires_grad_(True) for x in inputs]
+    assert torch.autograd.gradcheck(lambda *a: fused.memory_step(*a, layout), leaves,
+                                    eps=1e-11, atol=1e-3, rtol=1e-3)
+
+
+# ---------------------------------------------------------------- whole runs and the switch
+
+SMALL = NTMConfig(input_size=5, output_size=4, memory_rows=12, memory_width=6, controller_size=16)
+OPTIONS = [{}, {"controller": "feedforward"}, {"read_heads": 2, "write_heads": 3},
+           {"shift_range": 3}, {"memory_init": "learned"}, {"controller_layers": 2},
+           {"memory_init": "random"}]
+
+
+def run_both(model, x, loss=lambda y: F.binary_cross_entropy_with_logits(y, torch.zeros_like(y))):
+    results = []
+    for fast in (False, True):
+        model.fast = fast
+        model.zero_grad()
+        torch.manual_seed(0)  # the "random" memory initialisation
+        logits, state = model.run(x)
+        loss(logits).backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+        results.append((logits.detach(), state, grads))
+    return results
+
+
+@pytest.mark.parametrize("overrides", OPTIONS)
+def test_whole_run_float32_matches_reference(overrides):
+    torch.manual_seed(0)
+    model = NTM(SMALL, **overrides)
+    x = torch.rand(9, 3, 5).round()
+    (ref, ref_state, ref_grads), (out, state, grads) = run_both(model, x)
+    torch.testing.assert_close(out, ref, atol=1e-6, rtol=0)
+    for name in grads:
+        torch.testing.assert_close(grads[name], ref_grads[name], atol=1e-6, rtol=1e-5, msg=name)
+    for a, b in zip(state, ref_state, strict=True):
+        for u, v in zip(a if isinstance(a, tuple) else [a], b if isinstance(b, tuple) else [b],
+                        strict=True):
+            torch.testing.assert_close(u, v, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("overrides", OPTIONS[:3])
+def test_whole_run_float64_matches_reference(overrides):
+    torch.manual_seed(0)
+    model = NTM(SMALL, **overrides).double()
+    x = torch.rand(9, 3, 5, dtype=torch.float64).round()
+    (ref, _, ref_grads), (out, _, grads) = run_both(model, x, lambda y: y.sin().sum())
+    torch.testing.assert_close(out, ref, atol=1e-12, rtol=0)
+    for name in grads:
+        torch.testing.assert_close(grads[name], ref_grads[name], atol=1e-10, rtol=1e-10)
+
+
+def test_copy_sized_run_matches_reference():
+    torch.manual_seed(0)
+    model = NTM(NTMConfig())  # N = 128, M = 20, LSTM 100: the benchmark's model
+    x = torch.rand(41, 4, 9).round()
+    (ref, _, ref_grads), (out, _, grads) = run_both(model, x)
+    torch.testing.assert_close(out, ref, atol=1e-6, rtol=0)
+    for name in grads:
+        torch.testing.assert_close(grads[name], ref_grads[name], atol=1e-6, rtol=1e-5, msg=name)
+
+
+def test_fast_is_the_default_and_not_saved(tmp_path):
+    torch.manual_seed(0)
+    model = NTM(SMALL)
+    assert model.fast
+    assert not any("fast" in key for key in model.state_dict())
+    x = torch.rand(7, 2, 5)
+    path = save_model(model, tmp_path / "m.pt", task="copy")
+    loaded = load_model(path)
+    assert loaded.fast
+    with torch.no_grad():
+        model.fast = False
+        expected = model(x)
+        torch.testing.assert_close(loaded(x), expected, atol=1e-6, rtol=0)
+        loaded.fast = False
+        assert torch.equal(loaded(x), expected)  # the reference engine: bit for bit
+
+
+def test_trace_stays_on_the_reference_and_agrees_with_the_fused_run():
+    torch.manual_seed(0)
+    model = NTM(SMALL)
+    x = torch.rand(8, 2, 5)
+    trace = model.trace(x)
+    model.fast = False
+    with torch.no_grad():
+        assert torch.equal(torch.from_numpy(trace.logits), model(x))
+        model.fast = True
+        torch.testing.assert_close(model(x), torch.from_numpy(trace.logits), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("path", sorted(SHIPPED.glob("*.pt")), ids=lambda p: p.stem)
+def test_shipped_checkpoints_give_the_same_output(path):
+    model = load_model(path)
+    if model.model_type == "ntm":
+        torch.manual_seed(0)
+        x = torch.rand(21, 2, model.config.input_size).round()
+        with torch.no_grad():
+            fast = model(x)
+            model.fast = False
+            reference = model(x)
+        torch.testing.assert_close(fast, reference, atol=1e-5, rtol=1e-5)
+        assert torch.equal(fast > 0, reference > 0)
