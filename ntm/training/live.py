@@ -45,7 +45,8 @@ PROBE_SEED = 12345
 
 
 #: The live page's starting point: a small copy NTM. Adam at 3e-3 trains these small models in
-#: about a minute; the CLI's defaults (RMSProp 3e-4, N = 128) are tuned for the full task.
+#: about 20 seconds on a 2-core laptop; the CLI's defaults (RMSProp 3e-4, N = 128) are tuned for
+#: the full task.
 LIVE_DEFAULTS = TrainConfig(
     task_params={"min_length": 1, "max_length": 8}, memory_rows=32, memory_width=8,
     controller_size=64, optimizer="adam", lr=3e-3, lr_decay_below=0.0, device="cpu",
@@ -53,9 +54,9 @@ LIVE_DEFAULTS = TrainConfig(
 )
 
 
-#: Presets shown on the page (all converge in about a minute or two on a laptop CPU).
+#: Presets shown on the page (all converge within a minute or two on a laptop CPU).
 PRESETS = {
-    "Copy, small memory (about a minute)": LIVE_DEFAULTS,
+    "Copy, small memory (about 20 seconds)": LIVE_DEFAULTS,
     "Copy, LSTM controller (slower, a few minutes)": replace(LIVE_DEFAULTS, controller="lstm"),
     "Copy, longer sequences (1–12)": replace(
         LIVE_DEFAULTS, task_params={"min_length": 1, "max_length": 12}, memory_rows=48),
