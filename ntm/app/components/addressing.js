@@ -687,12 +687,17 @@ class Panel {
         type: "scatter", mode: "lines", ...outline, hoverinfo: "skip", showlegend: false,
         cliponaxis: false, line: { color: this.argmaxColour, width: cell >= 12 ? 3 : 2 },
       },
-      {
+    ];
+    // The guesses' outline only while there are guesses (a lesson's answer): every trace, even a
+    // hidden one, adds to each frame's restyle, and the playground has none.
+    this.guessTrace = this.guesses.length > 0;
+    if (this.guessTrace) {
+      traces.push({
         type: "scatter", mode: "lines", ...this.guessOutline(geo), hoverinfo: "skip",
         showlegend: false, cliponaxis: false,
         line: { color: GUESS_COLOR, width: cell >= 12 ? 3 : 2, dash: "dot" },
-      },
-    ];
+      });
+    }
     this.drawOverlay(geo, n, cell, background);
     const layout = {
       width: geo.width,
@@ -1075,7 +1080,8 @@ class Panel {
         const mine = guesses.filter((g) => g.stage === stage.id).map((g) => g.text);
         this.cards[stage.id].guess.textContent = mine.join("; ");
       }
-      if (this.plotted) this.Plotly.restyle(this.figure, this.guessUpdate(), [2]);
+      if (this.plotted && this.guessTrace !== guesses.length > 0) this.plotFigure();
+      else if (this.plotted && this.guessTrace) this.Plotly.restyle(this.figure, this.guessUpdate(), [2]);
     }
   }
 
