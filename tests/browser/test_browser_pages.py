@@ -63,6 +63,11 @@ def test_generalisation_page(page, app_url, artifacts):
     page.goto(f"{app_url}/generalisation")
     wait_for_app(page, timeout=120_000)
     no_exception(page)
+    # Streamlit draws its charts after the run has ended (Plotly's chunk loads lazily): wait for
+    # them rather than counting at once (a loaded machine drew 3 of them by then).
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length >= n",
+        arg=10, timeout=60_000)
     assert figures(page).count() >= 10
     assert page.get_by_text("length 120 (beyond training)").count() >= 1
     page.screenshot(path=artifacts / "generalisation.png", full_page=True)
