@@ -36,6 +36,16 @@ function niceTicks(lo, hi, given) {
   return ticks;
 }
 
+/** The builder's own hover template (e.g. "offset %{x}<br>s = %{y:.4g}<extra></extra>") filled
+ *  in for one bar, as lines: the same words Plotly would show. */
+function hoverLines(template, x, y) {
+  return template
+    .replace(/<extra>.*?<\/extra>/g, "")
+    .replace(/%\{x\}/g, x)
+    .replace(/%\{y(:[^}]*)?\}/g, String(Number(y.toPrecision(4))))
+    .split(/<br\s*\/?>/i);
+}
+
 const tickText = (v) => String(Number(v.toPrecision(3))).replace("-", "−");
 
 /** Title text without Plotly's markup (<sub>, <br>): the PNG and the SVG both show plain text. */
@@ -53,8 +63,7 @@ class SvgBars {
     this.labels = Array.from(trace.x ?? Array.from(trace.y, (_, i) => String(i)), String);
     this.color = trace.marker?.color ?? "#1f77b4";
     this.hasText = trace.text !== undefined && trace.text !== null;
-    this.hoverName = /offset/.test(trace.hovertemplate ?? "") ? "offset" : "component";
-    this.valueName = /s = /.test(trace.hovertemplate ?? "") ? "s" : "value";
+    this.hovertemplate = trace.hovertemplate ?? "%{x}<br>%{y}";
     this.title = plainTitle(layout.title?.text ?? layout.title ?? "");
     this.xTitle = plainTitle(layout.xaxis?.title?.text ?? "");
     this.height = layout.height ?? 200;
@@ -187,7 +196,7 @@ class SvgBars {
     const bar = this.bars[index];
     const x = Number(bar.getAttribute("x")) + Number(bar.getAttribute("width")) / 2;
     const y = Math.max(this.plot.y + 8, Math.min(Number(bar.getAttribute("y")), this.plot.y + this.plot.h - 34));
-    const lines = [`${this.hoverName} ${this.labels[index].replace("-", "−")}`, `${this.valueName} = ${Number(this.values[index].toPrecision(4))}`];
+    const lines = hoverLines(this.hovertemplate, this.labels[index].replace("-", "−"), this.values[index]);
     const g = svgEl("g", { class: "tip", "pointer-events": "none" });
     const text = svgEl("text", { "font-size": 13, fill: this.textColor });
     lines.forEach((line, i) => text.append(svgEl("tspan", { x: 0, dy: i ? 16 : 0 }, line)));
