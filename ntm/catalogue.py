@@ -104,6 +104,29 @@ def load_evaluation(checkpoint: Path) -> list[dict]:
     return [r for r in rows if isinstance(r, dict) and "bit_errors" in r] if isinstance(rows, list) else []
 
 
+#: The seeds of the copy recipes (``python -m ntm.seeds``): display name -> file.
+COPY_SEEDS = {"NTM": "copy.seeds.json", "LSTM": "copy-lstm.seeds.json"}
+
+
+def load_seeds(files: Mapping[str, str], directory: Path | None = None
+               ) -> tuple[dict[str, dict], list[str]]:
+    """The seeds documents that exist and are well formed (name -> document), and one line per
+    file that exists but cannot be used."""
+    from .seeds import check_document
+
+    directory = Path(directory or MODELS_DIR)
+    docs, problems = {}, []
+    for name, file in files.items():
+        path = directory / file
+        if not path.is_file():
+            continue
+        try:
+            docs[name] = check_document(json.loads(path.read_text()))
+        except (OSError, ValueError) as exc:
+            problems.append(f"{file}: {exc}")
+    return docs, problems
+
+
 # ------------------------------------------------------------------------------ model cards
 
 UNKNOWN = "unknown"

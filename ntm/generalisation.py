@@ -107,3 +107,16 @@ def table(rows: Sequence[dict]) -> list[dict]:
          "sequences": r.get("sequences")}
         for r in rows
     ]
+
+
+def seed_table(doc: Mapping) -> list[dict]:
+    """An ``ntm.seeds`` document as display records: one row per size, one column per seed
+    (bit errors per sequence), then the median, min and max."""
+    keys = size_columns(doc["summary"])
+    out = []
+    for i, row in enumerate(doc["summary"]):
+        record = {k: row[k] for k in keys if k not in ("median", "min", "max")}
+        for rec in doc["seeds"]:
+            record[f"seed {rec['seed']}"] = round(rec["rows"][i]["bit_errors"], 4)
+        out.append({**record, **{k: round(row[k], 4) for k in ("median", "min", "max")}})
+    return out

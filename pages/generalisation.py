@@ -113,6 +113,27 @@ else:
             with st.expander(f"{name}: the table", icon=":material/table:"):
                 st.dataframe(G.table(rows), hide_index=True)
 
+# ------------------------------------------------------------------ across seeds
+seeds, seed_problems = catalogue.load_seeds(catalogue.COPY_SEEDS)
+for problem in seed_problems:
+    st.warning(f"Seeds file not shown: {problem}", icon=":material/error:")
+if seeds:
+    st.header("Across seeds: was it a lucky seed?")
+    st.caption(
+        "The same recipe trained again with other random seeds (" + "; ".join(
+            f"{name}: {len(doc['seeds'])} seeds" for name, doc in seeds.items()) +
+        "), each scored on " + f"{next(iter(seeds.values()))['evaluation']['sequences']:,} "
+        "fresh sequences per length. The line is the median over seeds, the band runs from the "
+        "best seed to the worst.")
+    left, right = st.columns(2, gap="large")
+    left.plotly_chart(evaluation_figures.seed_band(seeds, train_max=task.max_length),
+                      config=PLOT, key="seed_band")
+    right.plotly_chart(evaluation_figures.seed_curves(seeds), config=PLOT, key="seed_curves")
+    with st.expander("Across seeds: the tables and the commands", icon=":material/table:"):
+        for name, doc in seeds.items():
+            st.markdown(f"**{name}**: `{doc['recipe']} --seed S`")
+            st.dataframe(G.seed_table(doc), hide_index=True)
+
 # ------------------------------------------------------------------ learning curves
 st.header("Learning curves")
 curves = {name: m.metadata.get("curve", []) for name, m in models.items()}

@@ -420,3 +420,25 @@ def test_fit_yields_steps_evaluations_and_one_finish():
     assert second.next_stage is None and not second.lr_cut
     run_ = events[-1].run
     assert run_.sequences == 160 and len(run_.curve) == 2 and run_.elapsed() > 0
+
+
+def test_init_from_starts_a_new_run_from_a_checkpoints_weights(tmp_path, capsys):
+    run(tmp_path, "--max-sequences", "160", name="first.pt")
+    cli.main(["--export", str(tmp_path / "first.pt"), "--output", str(tmp_path / "ship.pt")])
+    shipped = ntm.load_model(tmp_path / "ship.pt")
+    started = cli.prepare(*cli.parse([*TINY, "--init-from", str(tmp_path / "ship.pt"),
+                                      "--output", str(tmp_path / "ft.pt")]), command="ft")
+    for key, value in shipped.state_dict().items():
+        assert torch.equal(started.run.model.state_dict()[key], value), key
+    assert started.run.sequences == 0 and started.commands == ["ft"]
+    result = run(tmp_path, "--init-from", str(tmp_path / "ship.pt"), "--max-sequences", "80",
+                 "--lr", "1e-4", name="ft.pt")
+    assert result["sequences_seen"] == 80
+    assert ntm.load_model(tmp_path / "ft.pt").metadata["commands"] == ["test"]
+    # another size, another task, or with --resume: refused with a reason
+    for extra, words in [(["--memory-width", "5"], "does not fit this model's settings"),
+                         (["--task", "repeat-copy"], "was trained on 'copy'"),
+                         (["--resume"], "give one of them")]:
+        code = cli.main([*TINY, "--init-from", str(tmp_path / "ship.pt"), "--force",
+                         "--output", str(tmp_path / "x.pt"), *extra])
+        assert code == cli.EXIT_USAGE and words in capsys.readouterr().err

@@ -113,3 +113,71 @@ def learning_curves(curves: Mapping[str, Sequence[Mapping]], *, y: str = "cost",
     return _lines(series, x_title="sequences seen", y_title=y_title,
                   x_hover="%{x:,} sequences", marker=5, height=height,
                   x_axis={"type": "log" if log_x else "linear"}, y_axis={"rangemode": "tozero"})
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _band(name: str, color: str, xs: list, lo: list, hi: list, mid: list, seeds: int,
+          x: str) -> list[dict]:
+    """A median line over a filled min-max band (the band's lower edge first, invisible)."""
+    edge = dict(type="scatter", x=xs, mode="lines", line={"width": 0}, hoverinfo="skip",
+                showlegend=False, legendgroup=name)
+    return [
+        {**edge, "y": lo},
+        {**edge, "y": hi, "fill": "tonexty", "fillcolor": _rgba(color, 0.22),
+         "name": f"{name}: min-max"},
+        dict(type="scatter", x=xs, y=mid, mode="lines+markers", name=f"{name}: median of {seeds}",
+             legendgroup=name, line={"color": color, "width": 3}, marker={"size": 8},
+             customdata=list(zip(lo, hi, strict=True)),
+             hovertemplate=f"{name}, {x} = %{{x}}<br>median %{{y:.4g}} · min %{{customdata[0]:.4g}}"
+                           f" · max %{{customdata[1]:.4g}} over {seeds} seeds<extra></extra>"),
+    ]
+
+
+def seed_band(summaries: Mapping[str, Mapping], *, x: str = "length",
+              y_title: str = "bit errors per sequence", train_max: int | None = None,
+              log_y: bool = False, height: int = 380) -> go.Figure:
+    """Per model, the median over seeds of bit errors against ``x`` with the min-max band
+    (``summaries``: name -> an ``ntm.seeds`` document)."""
+    traces = []
+    for i, (name, doc) in enumerate(summaries.items()):
+        rows = sorted(doc["summary"], key=lambda r: r[x])
+        color = MODEL_COLORS.get(name, PALETTE[i % len(PALETTE)])
+        traces += _band(name, color, [r[x] for r in rows], [r["min"] for r in rows],
+                        [r["max"] for r in rows], [r["median"] for r in rows],
+                        len(doc["seeds"]), x)
+    fig = go.Figure(traces, dict(
+        height=height, font=FONT, plot_bgcolor="white", margin={"l": 64, "r": 16, "t": 24, "b": 48},
+        xaxis={"title": {"text": x}, "gridcolor": "#eee", "rangemode": "tozero"},
+        yaxis={"title": {"text": y_title}, "gridcolor": "#eee",
+               **({"type": "log"} if log_y else {"rangemode": "tozero"})},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}))
+    if train_max is not None:
+        fig.add_vrect(x0=0, x1=train_max, fillcolor="#2ca02c", opacity=0.08, line_width=0,
+                      annotation_text="training range", annotation_position="top left")
+    return fig
+
+
+def seed_curves(summaries: Mapping[str, Mapping], *, y: str = "bit_errors",
+                y_title: str = "bit errors per sequence", height: int = 380) -> go.Figure:
+    """Every seed's learning curve, one thin line each, coloured by model (log x)."""
+    traces = []
+    for i, (name, doc) in enumerate(summaries.items()):
+        color = MODEL_COLORS.get(name, PALETTE[i % len(PALETTE)])
+        for k, rec in enumerate(doc["seeds"]):
+            pts = [(p["sequences"], p[y]) for p in rec["curve"] if p.get("sequences", 0) > 0
+                   and y in p]
+            traces.append(dict(
+                type="scatter", x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines",
+                name=name, legendgroup=name, showlegend=k == 0,
+                line={"color": color, "width": 1.5}, opacity=0.8,
+                hovertemplate=f"{name}, seed {rec['seed']}<br>%{{x:,}} sequences<br>{y_title} = "
+                              "%{y:.4g}<extra></extra>"))
+    return go.Figure(traces, dict(
+        height=height, font=FONT, plot_bgcolor="white", margin={"l": 64, "r": 16, "t": 24, "b": 48},
+        xaxis={"title": {"text": "sequences seen"}, "gridcolor": "#eee", "type": "log"},
+        yaxis={"title": {"text": y_title}, "gridcolor": "#eee", "rangemode": "tozero"},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}))

@@ -54,6 +54,7 @@ class Options:
     force: bool
     keep_best: bool
     export: str | None
+    init_from: Path | None
     threads: int
     no_progress: bool
 
@@ -110,6 +111,10 @@ def _add_run_options(group) -> None:
     group.add_argument("--export", metavar="CHECKPOINT",
                        help="instead of training: copy CHECKPOINT to --output without its resume "
                        "state (optimiser, random generators): the small file that is shipped")
+    group.add_argument("--init-from", type=Path, metavar="CHECKPOINT",
+                       help="start a new run from CHECKPOINT's weights (a model of the same "
+                       "shape, e.g. a shipped one) instead of seeded random ones: fine-tuning; "
+                       "the optimiser starts fresh")
     group.add_argument("--threads", type=int, default=0,
                        help="torch CPU threads (0: torch's default)")
     group.add_argument("--no-progress", action="store_true",
@@ -189,10 +194,16 @@ def prepare(settings: dict, task_params: dict, options: Options, command: str) -
     """Build (or restore) the run; a ValueError says in one line why it cannot start."""
     if options.threads > 0:
         torch.set_num_threads(options.threads)
+    if options.resume and options.init_from is not None:
+        raise ValueError("--init-from starts a new run; --resume continues a saved one: "
+                         "give one of them")
     if not options.resume:
         config = config_from(settings, task_params)
         check_output(options.output, options.force, options.keep_best)
-        return Job(config, options, start(config), [command])
+        run = start(config)
+        if options.init_from is not None:
+            load_weights(run, options.init_from)
+        return Job(config, options, run, [command])
     path = options.output
     if not path.is_file():
         raise ValueError(f"--resume: no checkpoint at {path}")
@@ -215,6 +226,22 @@ def prepare(settings: dict, task_params: dict, options: Options, command: str) -
     if options.keep_best and best_path(path).is_file():
         job.best = _best_score(best_path(path))
     return job
+
+
+def load_weights(run: Run, path: Path) -> None:
+    """Replace the new run's weights with those of the model checkpoint at ``path``; a
+    ValueError says why they do not fit (another task, model kind or size)."""
+    payload = read_checkpoint(path)
+    meta = payload["metadata"]
+    if meta.get("task") != run.task.name:
+        raise ValueError(f"--init-from: {path} was trained on {meta.get('task')!r}, "
+                         f"not {run.task.name!r}")
+    try:
+        run.model.load_state_dict(payload["state_dict"])
+    except (KeyError, RuntimeError) as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"--init-from: {path} does not fit this model's settings (give the "
+                         f"same model options it was trained with): {detail}") from None
 
 
 def _best_score(path: Path) -> tuple[float, float] | None:

@@ -1,0 +1,177 @@
+"""Is a good result a lucky seed? Train one recipe with several seeds and keep, per seed, the
+learning curve and the generalisation table -- small JSON, not the checkpoints:
+
+    python -m ntm.seeds --seeds 0,1,2,3,4 --jobs 2 --output assets/models/copy.seeds.json \
+        --runs runs/seeds/copy --lengths 10,20,30,50,80,100,120 --sequences 1000 -- \
+        --task copy --max-sequences 60000 --threads 1
+
+Everything after ``--`` is ``python -m ntm.train``'s command line, without ``--seed`` and
+``--output`` (each seed gets its own). A seed whose checkpoint already holds a finished run is
+not trained again, so an interrupted command can simply be rerun. Each seed is scored with
+``python -m ntm.evaluate``'s seeding, so the tables are reproducible and comparable with the
+shipped model's. The Generalisation page draws the median and the min-max band over seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import statistics
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .checkpoint import CheckpointError, load_model, read_checkpoint
+from .evaluate import DEFAULT_SEED, MEASURES, _ints, evaluate, points_for
+from .tasks import task_of
+
+FORMAT = "ntm-seeds/1"
+#: Fields of a learning-curve point that are kept (the rest is bulk).
+CURVE_FIELDS = ("sequences", "wall_time", "bit_errors", "cost")
+FINISHED = ("converged", "budget")
+
+
+def train_command(train_args: list[str], seed: int, output: Path) -> list[str]:
+    """The ``python -m ntm.train`` command of one seed."""
+    return [sys.executable, "-m", "ntm.train", *train_args, "--seed", str(seed),
+            "--output", str(output), "--no-progress"]
+
+
+def finished(path: Path) -> bool:
+    """Whether ``path`` holds a run that ended (converged or spent its budget)."""
+    try:
+        return read_checkpoint(path)["metadata"].get("status") in FINISHED
+    except (CheckpointError, OSError):
+        return False
+
+
+def train_seed(train_args: list[str], seed: int, runs: Path) -> Path:
+    """Train one seed (or resume its interrupted run); returns its checkpoint."""
+    output = runs / f"seed-{seed}.pt"
+    if finished(output):
+        return output
+    command = train_command(train_args, seed, output)
+    command += ["--resume"] if output.is_file() else ["--force"]
+    log = runs / f"seed-{seed}.log"
+    with log.open("a") as out:
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
+    if done.returncode != 0 or not finished(output):
+        raise RuntimeError(f"seed {seed}: training did not finish (exit {done.returncode}); "
+                           f"see {log}")
+    return output
+
+
+def seed_record(path: Path, points: list[dict], sequences: int) -> dict:
+    """One seed's curve, table and how it was made, from its checkpoint."""
+    model = load_model(path)
+    meta = model.metadata
+    rows = evaluate(model, task_of(model), points, sequences, DEFAULT_SEED)
+    curve = [{k: p[k] for k in CURVE_FIELDS if k in p} for p in meta.get("curve") or []]
+    first = next((p for p in curve if p.get("bit_errors", 1e9) < 0.1), None)
+    return {
+        "seed": meta.get("seed"),
+        "commands": meta.get("commands", []),
+        "sequences_seen": meta.get("sequences_seen"),
+        "wall_time": meta.get("wall_time"),
+        "status": meta.get("status"),
+        "below_0.1_after": first,
+        "curve": curve,
+        "rows": rows,
+    }
+
+
+def summary(records: list[dict], measure: str = "bit_errors") -> list[dict]:
+    """Per evaluation point: median, min and max of ``measure`` over the seeds."""
+    out = []
+    for i, row in enumerate(records[0]["rows"]):
+        values = [r["rows"][i][measure] for r in records]
+        point = {k: v for k, v in row.items() if k not in MEASURES}
+        out.append({**point, "median": statistics.median(values), "min": min(values),
+                    "max": max(values)})
+    return out
+
+
+def run(seeds: list[int], train_args: list[str], runs: Path, lengths: list[int] | None,
+        sequences: int, jobs: int = 1) -> dict:
+    """Train (in ``jobs`` parallel processes) and score every seed at ``lengths`` (default:
+    the task's evaluation grid); the JSON document."""
+    runs.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        paths = list(pool.map(lambda s: train_seed(train_args, s, runs), seeds))
+    model = load_model(paths[0])
+    points = points_for(task_of(model), lengths=lengths)
+    records = [seed_record(p, points, sequences) for p in paths]
+    return {
+        "format": FORMAT,
+        "task": model.metadata.get("task"),
+        "task_params": model.metadata.get("task_params"),
+        "model_type": model.model_type,
+        "recipe": "python -m ntm.train " + shlex.join(train_args),
+        "evaluation": {"sequences": sequences, "seed": DEFAULT_SEED, "points": points},
+        "seeds": records,
+        "summary": summary(records),
+    }
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def check_document(doc: object) -> dict:
+    """``doc`` if it is a well-formed seeds document (as :func:`run` writes); otherwise a
+    ValueError saying what is wrong. The file may be old or hand-edited: check before drawing."""
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ValueError(f"not an {FORMAT} document")
+    seeds, rows = doc.get("seeds"), doc.get("summary")
+    if not isinstance(seeds, list) or not seeds or not isinstance(rows, list) or not rows:
+        raise ValueError("it holds no seeds or no summary")
+    for row in rows:
+        if not isinstance(row, dict) or not all(_number(row.get(k)) for k in ("min", "median", "max")):
+            raise ValueError(f"a summary row is malformed: {row!r:.80}")
+        if not row["min"] <= row["median"] <= row["max"]:
+            raise ValueError(f"a summary row is not ordered min <= median <= max: {row!r:.80}")
+    for rec in seeds:
+        curve = rec.get("curve") if isinstance(rec, dict) else None
+        if not isinstance(curve, list) or not all(
+                isinstance(p, dict) and _number(p.get("sequences")) for p in curve):
+            raise ValueError(f"seed {rec.get('seed') if isinstance(rec, dict) else rec!r:.40}: "
+                             "its learning curve is malformed")
+    return doc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ntm.seeds", description=__doc__.split("\n\n")[0])
+    p.add_argument("--seeds", type=_ints, default=[0, 1, 2, 3, 4], help="comma-separated seeds")
+    p.add_argument("--jobs", type=int, default=1, help="seeds trained at once")
+    p.add_argument("--output", type=Path, required=True, help="the JSON file to write")
+    p.add_argument("--runs", type=Path, required=True, help="folder for the seeds' checkpoints")
+    p.add_argument("--lengths", type=_ints, help="evaluation sizes (default: the task's grid)")
+    p.add_argument("--sequences", type=int, default=1000, help="fresh sequences per size")
+    p.add_argument("train_args", nargs=argparse.REMAINDER,
+                   help="-- then python -m ntm.train's options, without --seed and --output")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    train_args = args.train_args[1:] if args.train_args[:1] == ["--"] else args.train_args
+    if not args.seeds or any(a.split("=")[0] in ("--seed", "--output") for a in train_args):
+        print("python -m ntm.seeds: error: give --seeds, and no --seed or --output after --",
+              file=sys.stderr)
+        return 2
+    try:
+        doc = run(args.seeds, train_args, args.runs, args.lengths, args.sequences, args.jobs)
+    except RuntimeError as exc:
+        print(f"python -m ntm.seeds: error: {exc}", file=sys.stderr)
+        return 1
+    args.output.write_text(json.dumps(doc, indent=1) + "\n")
+    for row in doc["summary"]:
+        print(row)
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,131 @@
+"""Training one recipe over several seeds (``python -m ntm.seeds``), its document, its figures
+and the Generalisation page's band."""
+
+from __future__ import annotations
+
+import copy
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ntm import catalogue, seeds
+from ntm.checkpoint import read_checkpoint
+from ntm.evaluate import DEFAULT_SEED, evaluate, points_for
+from ntm.figures import evaluation as evaluation_figures
+from ntm.tasks import task_of
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "generalisation.py")
+#: A tiny recipe: a few optimiser steps of a small NTM, so that two seeds train in seconds.
+RECIPE = ["--task", "copy", "--max-length", "4", "--controller-size", "8", "--memory-rows", "8",
+          "--memory-width", "4", "--batch-size", "4", "--max-sequences", "16",
+          "--eval-every", "8", "--eval-sequences", "4", "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Two seeds of the tiny recipe, trained two at a time, scored at lengths 2 and 6."""
+    folder = tmp_path_factory.mktemp("seeds")
+    out = folder / "copy.seeds.json"
+    code = seeds.main(["--seeds", "3,5", "--jobs", "2", "--output", str(out), "--runs",
+                       str(folder / "runs"), "--lengths", "2,6", "--sequences", "12",
+                       "--", *RECIPE])
+    assert code == 0
+    return folder, json.loads(out.read_text())
+
+
+def test_the_document_holds_each_seeds_curve_and_table(trained):
+    folder, doc = trained
+    assert seeds.check_document(doc) is doc
+    assert doc["task"] == "copy" and doc["model_type"] == "ntm"
+    assert [r["seed"] for r in doc["seeds"]] == [3, 5]
+    assert doc["recipe"].startswith("python -m ntm.train --task copy")
+    for rec in doc["seeds"]:
+        assert rec["status"] in seeds.FINISHED and rec["sequences_seen"] == 16
+        assert [p["sequences"] for p in rec["curve"]] == [8, 16]
+        assert set(rec["curve"][0]) <= set(seeds.CURVE_FIELDS)
+        assert [r["length"] for r in rec["rows"]] == [2, 6]
+        assert f"--seed {rec['seed']}" in rec["commands"][0]
+
+
+def test_each_table_is_what_ntm_evaluate_gives_and_the_summary_is_over_seeds(trained):
+    folder, doc = trained
+    for rec in doc["seeds"]:
+        payload = read_checkpoint(folder / "runs" / f"seed-{rec['seed']}.pt")
+        assert payload["metadata"]["seed"] == rec["seed"]
+        model = seeds.load_model(folder / "runs" / f"seed-{rec['seed']}.pt")
+        points = points_for(task_of(model), lengths=[2, 6])
+        assert evaluate(model, task_of(model), points, 12, DEFAULT_SEED) == rec["rows"]
+    for i, row in enumerate(doc["summary"]):
+        values = [rec["rows"][i]["bit_errors"] for rec in doc["seeds"]]
+        assert (row["min"], row["median"], row["max"]) == (
+            min(values), statistics.median(values), max(values))
+
+
+def test_a_finished_seed_is_not_trained_again(trained, monkeypatch):
+    folder, doc = trained
+    monkeypatch.setattr(seeds.subprocess, "run", lambda *a, **k: pytest.fail("trained again"))
+    assert seeds.train_seed(RECIPE, 3, folder / "runs") == folder / "runs" / "seed-3.pt"
+
+
+def test_a_failed_seed_is_reported_with_its_log(tmp_path, capsys):
+    code = seeds.main(["--seeds", "0", "--output", str(tmp_path / "x.json"), "--runs",
+                       str(tmp_path / "runs"), "--", *RECIPE, "--lr", "-1"])
+    assert code == 1 and not (tmp_path / "x.json").exists()
+    assert "seed 0: training did not finish" in capsys.readouterr().err
+    assert (tmp_path / "runs" / "seed-0.log").read_text().strip()
+
+
+def test_seed_and_output_belong_to_the_tool(tmp_path, capsys):
+    assert seeds.main(["--output", str(tmp_path / "x.json"), "--runs", str(tmp_path),
+                       "--", *RECIPE, "--seed", "4"]) == 2
+    assert "no --seed or --output" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", [
+    lambda d: d.update(format="other"),
+    lambda d: d.update(seeds=[]),
+    lambda d: d["summary"][0].update(median=float("nan")),
+    lambda d: d["summary"][0].update(min=5.0, median=1.0),
+    lambda d: d["seeds"][0].update(curve="x"),
+    lambda d: d["seeds"][0]["curve"].append({"cost": 1}),
+])
+def test_a_malformed_document_is_refused(trained, damage):
+    doc = copy.deepcopy(trained[1])
+    damage(doc)
+    with pytest.raises(ValueError):
+        seeds.check_document(doc)
+
+
+def test_the_band_figure_draws_median_min_and_max(trained):
+    doc = trained[1]
+    fig = evaluation_figures.seed_band({"NTM": doc}, train_max=4)
+    lo, hi, mid = fig.data
+    assert list(lo.y) == [r["min"] for r in doc["summary"]]
+    assert list(hi.y) == [r["max"] for r in doc["summary"]] and hi.fill == "tonexty"
+    assert list(mid.y) == [r["median"] for r in doc["summary"]]
+    assert mid.name == "NTM: median of 2"
+    curves = evaluation_figures.seed_curves({"NTM": doc, "LSTM": doc})
+    assert len(curves.data) == 4 and [t.showlegend for t in curves.data] == [True, False] * 2
+
+
+def test_the_page_draws_the_band_and_every_seeds_curve(trained, models_dir):
+    doc = trained[1]
+    (models_dir / "copy.seeds.json").write_text(json.dumps(doc))
+    (models_dir / "copy-lstm.seeds.json").write_text("{broken")
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception, at.exception
+    specs = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    band = next(s for s in specs.values() if any(t.get("fill") == "tonexty" for t in s["data"]))
+    assert [t["y"] for t in band["data"]][2] == [r["median"] for r in doc["summary"]]
+    assert any(len(s["data"]) == 2 and all(t.get("mode") == "lines" for t in s["data"])
+               for s in specs.values())
+    assert any("copy-lstm.seeds.json" in w.value for w in at.warning)
+
+
+def test_the_catalogue_skips_missing_files_and_names_broken_ones(tmp_path):
+    (tmp_path / "copy.seeds.json").write_text("[]")
+    docs, problems = catalogue.load_seeds(catalogue.COPY_SEEDS, tmp_path)
+    assert docs == {} and problems == ["copy.seeds.json: not an ntm-seeds/1 document"]
