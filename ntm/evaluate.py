@@ -169,6 +169,18 @@ def _settings_line(args: dict) -> list[str]:
             "whatever today's defaults are): " + ", ".join(shown)]
 
 
+def _origin_line(origin: object) -> list[str]:
+    """The card's "Fine-tuned from" line, for a run started with ``--init-from``."""
+    if not isinstance(origin, dict):
+        return []
+    wall = origin.get("wall_time")
+    spent = f", {wall:.0f} s" if isinstance(wall, (int, float)) else ""
+    return [f"- Fine-tuned: the `--init-from` command started from the weights of "
+            f"`{origin.get('path')}` ({origin.get('sequences_seen')} sequences{spent} of "
+            "training, by the commands above it); the sequences, steps and wall time below "
+            "count the fine-tuning alone"]
+
+
 def model_card(model: nn.Module, path: str, rows: list[dict], eval_command: str, notes: str = "") -> str:
     """A markdown model card: what was trained, how, for how long, and how well it does."""
     from .baseline import parameter_count
@@ -193,6 +205,7 @@ def model_card(model: nn.Module, path: str, rows: list[dict], eval_command: str,
         "",
         *[f"      {c}" for c in meta.get("commands", [meta.get("command", "?")])],
         "",
+        *_origin_line(meta.get("init_from")),
         *_settings_line(meta.get("args") or {}),
         f"- Seed: {meta.get('seed')}",
         f"- Sequences seen: {meta.get('sequences_seen')} ({meta.get('steps')} steps)",

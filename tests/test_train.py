@@ -430,11 +430,22 @@ def test_init_from_starts_a_new_run_from_a_checkpoints_weights(tmp_path, capsys)
                                       "--output", str(tmp_path / "ft.pt")]), command="ft")
     for key, value in shipped.state_dict().items():
         assert torch.equal(started.run.model.state_dict()[key], value), key
-    assert started.run.sequences == 0 and started.commands == ["ft"]
-    result = run(tmp_path, "--init-from", str(tmp_path / "ship.pt"), "--max-sequences", "80",
-                 "--lr", "1e-4", name="ft.pt")
-    assert result["sequences_seen"] == 80
-    assert ntm.load_model(tmp_path / "ft.pt").metadata["commands"] == ["test"]
+    assert started.run.sequences == 0 and started.commands == ["test", "ft"]
+    assert started.extra["init_from"] == {"path": str(tmp_path / "ship.pt"),
+                                          "sequences_seen": 160,
+                                          "wall_time": shipped.metadata["wall_time"]}
+    run(tmp_path, "--init-from", str(tmp_path / "ship.pt"), "--max-sequences", "40",
+        "--lr", "1e-4", name="ft.pt")
+    resume(tmp_path / "ft.pt", "--max-sequences", "80")
+    meta = ntm.load_model(tmp_path / "ft.pt").metadata
+    assert meta["sequences_seen"] == 80 and meta["commands"] == ["test", "test", "resume"]
+    assert meta["init_from"]["path"] == str(tmp_path / "ship.pt")
+    assert meta["init_from"]["sequences_seen"] == 160
+    assert evaluate.main(["--model", str(tmp_path / "ft.pt"), "--lengths", "2", "--sequences",
+                          "4", "--card", str(tmp_path / "ft.md")]) == 0
+    card = (tmp_path / "ft.md").read_text()
+    assert f"weights of `{tmp_path / 'ship.pt'}` (160 sequences" in card
+    assert "- Sequences seen: 80" in card
     # another size, another task, or with --resume: refused with a reason
     for extra, words in [(["--memory-width", "5"], "does not fit this model's settings"),
                          (["--task", "repeat-copy"], "was trained on 'copy'"),

@@ -21,7 +21,7 @@ import shlex
 import signal
 import sys
 import typing
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
@@ -188,6 +188,7 @@ class Job:
     commands: list[str]
     saved_at: int | None = None  #: sequences of the last checkpoint written to --output
     best: tuple[float, float] | None = None  #: (bit errors, cost) of the .best.pt file
+    extra: dict = field(default_factory=dict)  #: more metadata to save (``init_from``)
 
 
 def prepare(settings: dict, task_params: dict, options: Options, command: str) -> Job:
@@ -201,9 +202,11 @@ def prepare(settings: dict, task_params: dict, options: Options, command: str) -
         config = config_from(settings, task_params)
         check_output(options.output, options.force, options.keep_best)
         run = start(config)
-        if options.init_from is not None:
-            load_weights(run, options.init_from)
-        return Job(config, options, run, [command])
+        if options.init_from is None:
+            return Job(config, options, run, [command])
+        origin = load_weights(run, options.init_from)
+        return Job(config, options, run, [*origin.pop("commands"), command],
+                   extra={"init_from": origin})
     path = options.output
     if not path.is_file():
         raise ValueError(f"--resume: no checkpoint at {path}")
@@ -223,14 +226,17 @@ def prepare(settings: dict, task_params: dict, options: Options, command: str) -
     if "lr_decay_below" in settings:  # a threshold given now schedules a new (further) cut
         run.lr_decayed = False
     job = Job(config, options, run, [*commands, command], saved_at=run.sequences)
+    if isinstance(payload["metadata"].get("init_from"), dict):
+        job.extra["init_from"] = payload["metadata"]["init_from"]
     if options.keep_best and best_path(path).is_file():
         job.best = _best_score(best_path(path))
     return job
 
 
-def load_weights(run: Run, path: Path) -> None:
+def load_weights(run: Run, path: Path) -> dict:
     """Replace the new run's weights with those of the model checkpoint at ``path``; a
-    ValueError says why they do not fit (another task, model kind or size)."""
+    ValueError says why they do not fit (another task, model kind or size). Returns where they
+    came from: the file, its training so far and the commands that made it."""
     payload = read_checkpoint(path)
     meta = payload["metadata"]
     if meta.get("task") != run.task.name:
@@ -242,6 +248,12 @@ def load_weights(run: Run, path: Path) -> None:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"--init-from: {path} does not fit this model's settings (give the "
                          f"same model options it was trained with): {detail}") from None
+    try:
+        commands = saved_commands(meta)
+    except ValueError:
+        commands = []
+    return {"path": str(path), "sequences_seen": meta.get("sequences_seen"),
+            "wall_time": meta.get("wall_time"), "commands": commands}
 
 
 def _best_score(path: Path) -> tuple[float, float] | None:
@@ -331,7 +343,7 @@ def _save(job: Job, status: str, log, path: Path | None = None) -> bool:
     """Save the run; false (with a message) when its weights are not finite."""
     path = path or job.options.output
     try:
-        save_run(path, job.config, job.run, status, job.commands)
+        save_run(path, job.config, job.run, status, job.commands, **job.extra)
     except CheckpointError as exc:
         log(f"not saved: {exc}. {_last_good(job)}")
         return False
