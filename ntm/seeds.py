@@ -6,7 +6,8 @@ learning curve and the generalisation table -- small JSON, not the checkpoints:
         --task copy --max-sequences 60000 --threads 1
 
 Everything after ``--`` is ``python -m ntm.train``'s command line, without ``--seed`` and
-``--output`` (each seed gets its own). A seed whose checkpoint already holds a finished run is
+``--output`` (each seed gets its own); ``--then`` starts another stage that continues the run
+with ``--resume`` (e.g. a learning-rate cut). A seed whose checkpoint already holds a finished run is
 not trained again, so an interrupted command can simply be rerun. Each seed is scored with
 ``python -m ntm.evaluate``'s seeding, so the tables are reproducible and comparable with the
 shipped model's. The Generalisation page draws the median and the min-max band over seeds.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,12 +33,20 @@ FORMAT = "ntm-seeds/1"
 #: Fields of a learning-curve point that are kept (the rest is bulk).
 CURVE_FIELDS = ("sequences", "wall_time", "bit_errors", "cost")
 FINISHED = ("converged", "budget")
+THEN = "--then"
 
 
-def train_command(train_args: list[str], seed: int, output: Path) -> list[str]:
-    """The ``python -m ntm.train`` command of one seed."""
-    return [sys.executable, "-m", "ntm.train", *train_args, "--seed", str(seed),
-            "--output", str(output), "--no-progress"]
+def split_stages(train_args: list[str]) -> list[list[str]]:
+    """``python -m ntm.train``'s options, split at each ``--then`` into stages: the first starts
+    the run, each later one continues it with ``--resume`` (a schedule, e.g. a learning-rate
+    cut with ``--lr-decay-below 1e9 --lr-decay 0.1 --max-sequences 120000``)."""
+    stages: list[list[str]] = [[]]
+    for arg in train_args:
+        if arg == THEN:
+            stages.append([])
+        else:
+            stages[-1].append(arg)
+    return stages
 
 
 def finished(path: Path) -> bool:
@@ -47,20 +57,34 @@ def finished(path: Path) -> bool:
         return False
 
 
+def stage_path(runs: Path, seed: int, stage: int, stages: int) -> Path:
+    """Where a seed's stage ends: ``seed-S.pt`` for the last, ``seed-S.stageK.pt`` before."""
+    return runs / (f"seed-{seed}.pt" if stage == stages - 1 else f"seed-{seed}.stage{stage + 1}.pt")
+
+
 def train_seed(train_args: list[str], seed: int, runs: Path) -> Path:
-    """Train one seed (or resume its interrupted run); returns its checkpoint."""
-    output = runs / f"seed-{seed}.pt"
-    if finished(output):
-        return output
-    command = train_command(train_args, seed, output)
-    command += ["--resume"] if output.is_file() else ["--force"]
+    """Train one seed through every stage (resuming an interrupted one, skipping finished
+    ones); returns its final checkpoint."""
+    stages = split_stages(train_args)
     log = runs / f"seed-{seed}.log"
-    with log.open("a") as out:
-        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
-    if done.returncode != 0 or not finished(output):
-        raise RuntimeError(f"seed {seed}: training did not finish (exit {done.returncode}); "
-                           f"see {log}")
-    return output
+    for k, args in enumerate(stages):
+        output = stage_path(runs, seed, k, len(stages))
+        if finished(output):
+            continue
+        command = [sys.executable, "-m", "ntm.train", *args, "--output", str(output),
+                   "--no-progress"]
+        if k == 0:
+            command += ["--seed", str(seed)] + (["--resume"] if output.is_file() else ["--force"])
+        else:
+            if not output.is_file():
+                shutil.copyfile(stage_path(runs, seed, k - 1, len(stages)), output)
+            command += ["--resume"]
+        with log.open("a") as out:
+            done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
+        if done.returncode != 0 or not finished(output):
+            raise RuntimeError(f"seed {seed}: training stage {k + 1} did not finish "
+                               f"(exit {done.returncode}); see {log}")
+    return stage_path(runs, seed, len(stages) - 1, len(stages))
 
 
 def seed_record(path: Path, points: list[dict], sequences: int) -> dict:
@@ -108,7 +132,8 @@ def run(seeds: list[int], train_args: list[str], runs: Path, lengths: list[int] 
         "task": model.metadata.get("task"),
         "task_params": model.metadata.get("task_params"),
         "model_type": model.model_type,
-        "recipe": "python -m ntm.train " + shlex.join(train_args),
+        "recipe": [("python -m ntm.train " + ("--resume " if k else "") + shlex.join(args))
+                   for k, args in enumerate(split_stages(train_args))],
         "evaluation": {"sequences": sequences, "seed": DEFAULT_SEED, "points": points},
         "seeds": records,
         "summary": summary(records),
@@ -150,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lengths", type=_ints, help="evaluation sizes (default: the task's grid)")
     p.add_argument("--sequences", type=int, default=1000, help="fresh sequences per size")
     p.add_argument("train_args", nargs=argparse.REMAINDER,
-                   help="-- then python -m ntm.train's options, without --seed and --output")
+                   help="-- then python -m ntm.train's options, without --seed and --output; "
+                   "--then starts a stage that resumes the run with more options")
     return p
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import statistics
 from pathlib import Path
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from ntm import catalogue, seeds
@@ -21,7 +23,8 @@ PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "generalisation.py")
 #: A tiny recipe: a few optimiser steps of a small NTM, so that two seeds train in seconds.
 RECIPE = ["--task", "copy", "--max-length", "4", "--controller-size", "8", "--memory-rows", "8",
           "--memory-width", "4", "--batch-size", "4", "--max-sequences", "16",
-          "--eval-every", "8", "--eval-sequences", "4", "--threads", "1"]
+          "--eval-every", "8", "--eval-sequences", "4", "--threads", "1",
+          "--then", "--lr-decay-below", "1e9", "--lr-decay", "0.1", "--max-sequences", "24"]
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +44,14 @@ def test_the_document_holds_each_seeds_curve_and_table(trained):
     assert seeds.check_document(doc) is doc
     assert doc["task"] == "copy" and doc["model_type"] == "ntm"
     assert [r["seed"] for r in doc["seeds"]] == [3, 5]
-    assert doc["recipe"].startswith("python -m ntm.train --task copy")
+    first, then = doc["recipe"]
+    assert first.startswith("python -m ntm.train --task copy") and "--then" not in first
+    assert then == ("python -m ntm.train --resume --lr-decay-below 1e9 --lr-decay 0.1 "
+                    "--max-sequences 24")
     for rec in doc["seeds"]:
-        assert rec["status"] in seeds.FINISHED and rec["sequences_seen"] == 16
-        assert [p["sequences"] for p in rec["curve"]] == [8, 16]
+        assert rec["status"] in seeds.FINISHED and rec["sequences_seen"] == 24
+        assert [p["sequences"] for p in rec["curve"]] == [8, 16, 24]
+        assert len(rec["commands"]) == 2 and "--resume" in rec["commands"][1]
         assert set(rec["curve"][0]) <= set(seeds.CURVE_FIELDS)
         assert [r["length"] for r in rec["rows"]] == [2, 6]
         assert f"--seed {rec['seed']}" in rec["commands"][0]
@@ -70,11 +77,26 @@ def test_a_finished_seed_is_not_trained_again(trained, monkeypatch):
     assert seeds.train_seed(RECIPE, 3, folder / "runs") == folder / "runs" / "seed-3.pt"
 
 
+def test_an_interrupted_stage_is_resumed_and_a_finished_one_kept(trained, tmp_path):
+    folder = trained[0]
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    stage1 = folder / "runs" / "seed-3.stage1.pt"
+    shutil.copyfile(stage1, runs / "seed-3.stage1.pt")
+    payload = read_checkpoint(stage1)
+    payload["metadata"]["status"] = "interrupted"  # as a Ctrl-C in stage 2 leaves it
+    torch.save(payload, runs / "seed-3.pt")
+    final = seeds.train_seed(RECIPE, 3, runs)
+    reference = seeds.load_model(folder / "runs" / "seed-3.pt").state_dict()
+    for key, value in seeds.load_model(final).state_dict().items():
+        assert torch.equal(value, reference[key]), key
+
+
 def test_a_failed_seed_is_reported_with_its_log(tmp_path, capsys):
     code = seeds.main(["--seeds", "0", "--output", str(tmp_path / "x.json"), "--runs",
-                       str(tmp_path / "runs"), "--", *RECIPE, "--lr", "-1"])
+                       str(tmp_path / "runs"), "--", "--lr", "-1", *RECIPE])
     assert code == 1 and not (tmp_path / "x.json").exists()
-    assert "seed 0: training did not finish" in capsys.readouterr().err
+    assert "seed 0: training stage 1 did not finish" in capsys.readouterr().err
     assert (tmp_path / "runs" / "seed-0.log").read_text().strip()
 
 
