@@ -19,9 +19,11 @@ import argparse
 import json
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,6 +36,16 @@ FORMAT = "ntm-seeds/1"
 CURVE_FIELDS = ("sequences", "wall_time", "bit_errors", "cost")
 FINISHED = ("converged", "budget")
 THEN = "--then"
+#: The trainings running now, and whether SIGTERM asked to stop: each child then saves its run
+#: as interrupted (rerunning the command resumes it) and no further seed starts.
+CHILDREN: set[subprocess.Popen] = set()
+STOPPING = threading.Event()
+
+
+def _stop(signum, frame) -> None:
+    STOPPING.set()
+    for child in list(CHILDREN):
+        child.send_signal(signal.SIGTERM)
 
 
 def split_stages(train_args: list[str]) -> list[list[str]]:
@@ -79,11 +91,16 @@ def train_seed(train_args: list[str], seed: int, runs: Path) -> Path:
             if not output.is_file():
                 shutil.copyfile(stage_path(runs, seed, k - 1, len(stages)), output)
             command += ["--resume"]
+        if STOPPING.is_set():
+            raise RuntimeError(f"seed {seed}: not started, the command was stopped")
         with log.open("a") as out:
-            done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
-        if done.returncode != 0 or not finished(output):
+            child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+            CHILDREN.add(child)
+            code = child.wait()
+            CHILDREN.discard(child)
+        if code != 0 or not finished(output):
             raise RuntimeError(f"seed {seed}: training stage {k + 1} did not finish "
-                               f"(exit {done.returncode}); see {log}")
+                               f"(exit {code}); see {log}")
     return stage_path(runs, seed, len(stages) - 1, len(stages))
 
 
@@ -187,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         print("python -m ntm.seeds: error: give --seeds, and no --seed or --output after --",
               file=sys.stderr)
         return 2
+    signal.signal(signal.SIGTERM, _stop)
     try:
         doc = run(args.seeds, train_args, args.runs, args.lengths, args.sequences, args.jobs)
     except RuntimeError as exc:

@@ -6,7 +6,11 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+import signal
 import statistics
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -73,7 +77,7 @@ def test_each_table_is_what_ntm_evaluate_gives_and_the_summary_is_over_seeds(tra
 
 def test_a_finished_seed_is_not_trained_again(trained, monkeypatch):
     folder, doc = trained
-    monkeypatch.setattr(seeds.subprocess, "run", lambda *a, **k: pytest.fail("trained again"))
+    monkeypatch.setattr(seeds.subprocess, "Popen", lambda *a, **k: pytest.fail("trained again"))
     assert seeds.train_seed(RECIPE, 3, folder / "runs") == folder / "runs" / "seed-3.pt"
 
 
@@ -151,3 +155,23 @@ def test_the_catalogue_skips_missing_files_and_names_broken_ones(tmp_path):
     (tmp_path / "copy.seeds.json").write_text("[]")
     docs, problems = catalogue.load_seeds(catalogue.COPY_SEEDS, tmp_path)
     assert docs == {} and problems == ["copy.seeds.json: not an ntm-seeds/1 document"]
+
+
+def test_sigterm_stops_the_trainings_which_save_their_runs(tmp_path):
+    """A stopped command leaves every started seed saved as interrupted, and no training behind."""
+    runs = tmp_path / "runs"
+    command = [sys.executable, "-m", "ntm.seeds", "--seeds", "0,1,2", "--jobs", "2", "--output",
+               str(tmp_path / "x.json"), "--runs", str(runs), "--", *RECIPE[:RECIPE.index("--then")],
+               "--max-sequences", "0"]  # no budget: trains until stopped
+    runner = subprocess.Popen(command)
+    logs = [runs / "seed-0.log", runs / "seed-1.log"]
+    deadline = time.monotonic() + 180
+    while not all(p.is_file() and "held-out" in p.read_text() for p in logs):
+        assert time.monotonic() < deadline and runner.poll() is None
+        time.sleep(0.2)
+    runner.send_signal(signal.SIGTERM)
+    assert runner.wait(timeout=120) == 1
+    assert not (tmp_path / "x.json").exists() and not (runs / "seed-2.log").exists()
+    for seed in (0, 1):
+        meta = read_checkpoint(runs / f"seed-{seed}.pt")["metadata"]
+        assert meta["status"] == "interrupted" and meta["sequences_seen"] > 0
