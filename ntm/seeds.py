@@ -3,12 +3,14 @@ learning curve and the generalisation table -- small JSON, not the checkpoints:
 
     python -m ntm.seeds --seeds 0,1,2,3,4 --jobs 2 --output assets/models/copy.seeds.json \
         --runs runs/seeds/copy --lengths 10,20,30,50,80,100,120 --sequences 1000 -- \
-        --task copy --max-sequences 60000 --threads 1
+        --task copy --optimizer adam --lr 1e-3 --max-sequences 40000 --threads 1 \
+        --then --lr-decay-below 1e9 --lr-decay 0.1 --max-sequences 80000
 
 Everything after ``--`` is ``python -m ntm.train``'s command line, without ``--seed`` and
 ``--output`` (each seed gets its own); ``--then`` starts another stage that continues the run
-with ``--resume`` (e.g. a learning-rate cut). A seed whose checkpoint already holds a finished run is
-not trained again, so an interrupted command can simply be rerun. Each seed is scored with
+with ``--resume`` (e.g. a learning-rate cut). A seed whose checkpoint already holds a finished
+run is not trained again and an interrupted one is resumed, so a stopped command can simply be
+rerun. Each seed is scored with
 ``python -m ntm.evaluate``'s seeding, so the tables are reproducible and comparable with the
 shipped model's. The Generalisation page draws the median and the min-max band over seeds.
 """

@@ -124,11 +124,12 @@ if seeds:
             f"{name}: {len(doc['seeds'])} seeds" for name, doc in seeds.items()) +
         "), each scored on " + f"{next(iter(seeds.values()))['evaluation']['sequences']:,} "
         "fresh sequences per length. The line is the median over seeds, the band runs from the "
-        "best seed to the worst.")
-    left, right = st.columns(2, gap="large")
-    left.plotly_chart(evaluation_figures.seed_band(seeds, train_max=task.max_length),
-                      config=PLOT, key="seed_band")
-    right.plotly_chart(evaluation_figures.seed_curves(seeds), config=PLOT, key="seed_curves")
+        "best seed to the worst; each model has its own scale.")
+    for col, (name, doc) in zip(st.columns(len(seeds), gap="large"), seeds.items(), strict=True):
+        col.plotly_chart(evaluation_figures.seed_band({name: doc}, train_max=task.max_length),
+                         config=PLOT, key=f"seed_band_{name}")
+    st.plotly_chart(evaluation_figures.seed_curves(seeds), config=PLOT, key="seed_curves")
+    st.caption("Held-out bit errors per sequence during training, one line per seed.")
     with st.expander("Across seeds: the tables and the commands", icon=":material/table:"):
         for name, doc in seeds.items():
             st.markdown(f"**{name}**: `{doc['recipe']} --seed S`")

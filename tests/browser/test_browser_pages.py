@@ -5,6 +5,8 @@ import re
 
 import pytest
 
+from ntm import catalogue
+
 from .conftest import wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -70,6 +72,13 @@ def test_generalisation_page(page, app_url, artifacts):
         arg=10, timeout=60_000)
     assert figures(page).count() >= 10
     assert page.get_by_text("length 120 (beyond training)").count() >= 1
+    # the seeds' min-max bands (assets/models/*.seeds.json): one filled area per shipped file
+    shipped = len(catalogue.load_seeds(catalogue.COPY_SEEDS)[0])
+    assert shipped >= 1, "ship the seeds files the page draws"
+    page.get_by_text("Across seeds: was it a lucky seed?").scroll_into_view_if_needed()
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-testid=\"stPlotlyChart\"] path.js-fill').length >= n",
+        arg=shipped, timeout=60_000)
     page.screenshot(path=artifacts / "generalisation.png", full_page=True)
 
 
