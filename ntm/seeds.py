@@ -38,6 +38,12 @@ FORMAT = "ntm-seeds/1"
 CURVE_FIELDS = ("sequences", "wall_time", "bit_errors", "cost")
 FINISHED = ("converged", "budget")
 THEN = "--then"
+#: ``ntm.train`` options that belong to the process, not to the saved run: every stage gets the
+#: first stage's unless it gives its own (a resumed run on two threads would fight the others).
+RUN_OPTIONS = ("--threads",)
+#: Options a resumed run takes from its command (``ntm.training.cli.FROM_COMMAND_ON_RESUME``).
+CONTINUING = ("--max-sequences", "--max-seconds", "--device", "--engine", "--cuda-graph",
+              *RUN_OPTIONS)
 #: The trainings running now, and whether SIGTERM asked to stop: each child then saves its run
 #: as interrupted (rerunning the command resumes it) and no further seed starts.
 CHILDREN: set[subprocess.Popen] = set()
@@ -60,20 +66,65 @@ def split_stages(train_args: list[str]) -> list[list[str]]:
             stages.append([])
         else:
             stages[-1].append(arg)
+    for stage in stages[1:]:  # options of the process, not of the run: a resume does not keep them
+        for name in RUN_OPTIONS:
+            if name in stages[0] and name not in stage:
+                i = stages[0].index(name)
+                stage += stages[0][i:i + 2]
     return stages
+
+
+def _metadata(path: Path) -> dict | None:
+    try:
+        return read_checkpoint(path)["metadata"]
+    except (CheckpointError, OSError):
+        return None
 
 
 def finished(path: Path) -> bool:
     """Whether ``path`` holds a run that ended (converged or spent its budget)."""
-    try:
-        return read_checkpoint(path)["metadata"].get("status") in FINISHED
-    except (CheckpointError, OSError):
-        return False
+    meta = _metadata(path)
+    return meta is not None and meta.get("status") in FINISHED
 
 
 def stage_path(runs: Path, seed: int, stage: int, stages: int) -> Path:
     """Where a seed's stage ends: ``seed-S.pt`` for the last, ``seed-S.stageK.pt`` before."""
     return runs / (f"seed-{seed}.pt" if stage == stages - 1 else f"seed-{seed}.stage{stage + 1}.pt")
+
+
+def started(output: Path, previous: Path | None) -> bool:
+    """Whether a stage has saved its own run: its file exists and, after the first stage, holds
+    more commands than the stage it continues (a copied file that never ran does not count)."""
+    meta = _metadata(output)
+    if meta is None or previous is None:
+        return meta is not None
+    before = _metadata(previous) or {}
+    return len(meta.get("commands", [])) > len(before.get("commands", []))
+
+
+def continuing(args: list[str]) -> list[str]:
+    """The options of a stage that also apply when an interrupted run of it is resumed: its
+    budget and hardware (the rest, e.g. a learning-rate cut, was saved and must not repeat)."""
+    out, i = [], 0
+    while i < len(args):
+        name = args[i].split("=")[0]
+        width = 1 if "=" in args[i] else 2
+        if name in CONTINUING:
+            out += args[i:i + width]
+        i += width if name in CONTINUING else 1
+    return out
+
+
+def stage_command(args: list[str], k: int, seed: int, output: Path, previous: Path | None
+                  ) -> list[str]:
+    """The ``ntm.train`` command that starts, continues or resumes stage ``k`` of a seed."""
+    base = [sys.executable, "-m", "ntm.train", "--output", str(output), "--no-progress"]
+    if started(output, previous):
+        return [*base, *continuing(args), "--resume"]
+    if k == 0:
+        return [*base, *args, "--seed", str(seed), "--force"]
+    shutil.copyfile(previous, output)
+    return [*base, *args, "--resume"]
 
 
 def train_seed(train_args: list[str], seed: int, runs: Path) -> Path:
@@ -83,20 +134,14 @@ def train_seed(train_args: list[str], seed: int, runs: Path) -> Path:
     log = runs / f"seed-{seed}.log"
     for k, args in enumerate(stages):
         output = stage_path(runs, seed, k, len(stages))
-        if finished(output):
+        previous = stage_path(runs, seed, k - 1, len(stages)) if k else None
+        if started(output, previous) and finished(output):
             continue
-        command = [sys.executable, "-m", "ntm.train", *args, "--output", str(output),
-                   "--no-progress"]
-        if k == 0:
-            command += ["--seed", str(seed)] + (["--resume"] if output.is_file() else ["--force"])
-        else:
-            if not output.is_file():
-                shutil.copyfile(stage_path(runs, seed, k - 1, len(stages)), output)
-            command += ["--resume"]
         if STOPPING.is_set():
             raise RuntimeError(f"seed {seed}: not started, the command was stopped")
         with log.open("a") as out:
-            child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+            child = subprocess.Popen(stage_command(args, k, seed, output, previous),
+                                     stdout=out, stderr=subprocess.STDOUT)
             CHILDREN.add(child)
             code = child.wait()
             CHILDREN.discard(child)

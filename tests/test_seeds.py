@@ -51,7 +51,7 @@ def test_the_document_holds_each_seeds_curve_and_table(trained):
     first, then = doc["recipe"]
     assert first.startswith("python -m ntm.train --task copy") and "--then" not in first
     assert then == ("python -m ntm.train --resume --lr-decay-below 1e9 --lr-decay 0.1 "
-                    "--max-sequences 24")
+                    "--max-sequences 24 --threads 1")
     for rec in doc["seeds"]:
         assert rec["status"] in seeds.FINISHED and rec["sequences_seen"] == 24
         assert [p["sequences"] for p in rec["curve"]] == [8, 16, 24]
@@ -81,18 +81,50 @@ def test_a_finished_seed_is_not_trained_again(trained, monkeypatch):
     assert seeds.train_seed(RECIPE, 3, folder / "runs") == folder / "runs" / "seed-3.pt"
 
 
-def test_an_interrupted_stage_is_resumed_and_a_finished_one_kept(trained, tmp_path):
-    folder = trained[0]
-    runs = tmp_path / "runs"
+def _recorded(monkeypatch) -> list[list[str]]:
+    """The training commands ``ntm.seeds`` starts from now on (they still run)."""
+    commands, real = [], subprocess.Popen
+    monkeypatch.setattr(seeds.subprocess, "Popen",
+                        lambda command, **kw: commands.append(command) or real(command, **kw))
+    return commands
+
+
+def _copy_runs(source: Path, runs: Path, status: str | None = None) -> None:
     runs.mkdir()
-    stage1 = folder / "runs" / "seed-3.stage1.pt"
-    shutil.copyfile(stage1, runs / "seed-3.stage1.pt")
-    payload = read_checkpoint(stage1)
-    payload["metadata"]["status"] = "interrupted"  # as a Ctrl-C in stage 2 leaves it
-    torch.save(payload, runs / "seed-3.pt")
-    final = seeds.train_seed(RECIPE, 3, runs)
-    reference = seeds.load_model(folder / "runs" / "seed-3.pt").state_dict()
-    for key, value in seeds.load_model(final).state_dict().items():
+    for name in ("seed-3.stage1.pt", "seed-3.pt"):
+        shutil.copyfile(source / name, runs / name)
+    if status:
+        payload = read_checkpoint(runs / "seed-3.pt")
+        payload["metadata"]["status"] = status
+        torch.save(payload, runs / "seed-3.pt")
+
+
+def test_an_interrupted_stage_resumes_without_repeating_its_schedule(trained, tmp_path,
+                                                                      monkeypatch):
+    """Stage 2 cuts the learning rate once; resuming it must not cut it again."""
+    folder, runs = trained[0] / "runs", tmp_path / "runs"
+    _copy_runs(folder, runs, status="interrupted")
+    commands = _recorded(monkeypatch)
+    seeds.train_seed(RECIPE, 3, runs)
+    [command] = commands
+    assert command[-1] == "--resume" and "--lr-decay-below" not in command
+    assert command[command.index("--max-sequences") + 1] == "24" and "--threads" in command
+    reference = seeds.load_model(folder / "seed-3.pt").state_dict()
+    for key, value in seeds.load_model(runs / "seed-3.pt").state_dict().items():
+        assert torch.equal(value, reference[key]), key
+
+
+def test_a_stage_copied_but_never_run_starts_with_its_own_options(trained, tmp_path,
+                                                                   monkeypatch):
+    folder, runs = trained[0] / "runs", tmp_path / "runs"
+    _copy_runs(folder, runs)
+    shutil.copyfile(runs / "seed-3.stage1.pt", runs / "seed-3.pt")  # copied; killed at once
+    commands = _recorded(monkeypatch)
+    seeds.train_seed(RECIPE, 3, runs)
+    [command] = commands
+    assert "--lr-decay-below" in command and command[-1] == "--resume"
+    reference = seeds.load_model(folder / "seed-3.pt").state_dict()
+    for key, value in seeds.load_model(runs / "seed-3.pt").state_dict().items():
         assert torch.equal(value, reference[key]), key
 
 
@@ -175,3 +207,11 @@ def test_sigterm_stops_the_trainings_which_save_their_runs(tmp_path):
     for seed in (0, 1):
         meta = read_checkpoint(runs / f"seed-{seed}.pt")["metadata"]
         assert meta["status"] == "interrupted" and meta["sequences_seen"] > 0
+
+
+def test_every_stage_runs_on_the_first_stages_threads_unless_it_says():
+    first, second, third = seeds.split_stages(
+        ["--task", "copy", "--threads", "1", "--then", "--max-sequences", "9", "--then",
+         "--threads", "2"])
+    assert first == ["--task", "copy", "--threads", "1"]
+    assert second == ["--max-sequences", "9", "--threads", "1"] and third == ["--threads", "2"]
