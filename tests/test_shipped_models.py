@@ -16,15 +16,17 @@ from ntm.evaluate import evaluate, size_columns, task_of
 
 MODELS = Path(__file__).resolve().parent.parent / "assets" / "models"
 
-#: name -> (model type, task, evaluation point, sequences, largest allowed mean bit errors/seq).
-#: The copy NTM must be perfect at L = 10; repeat copy and associative recall, trained to under
-#: 0.1 bit errors per sequence in range (see their model cards), get some slack for 50
-#: sequences. The LSTM baseline only has to fit short copies.
+#: name -> (model type, task, [(evaluation point, sequences, largest allowed mean bit errors per
+#: sequence)]): each shipped model held to what its card claims, on a small fresh evaluation.
+#: The copy NTM is perfect to L = 50 and nearly so at 120 (its card: 0.027 on 1,000 sequences;
+#: the issue's target, perfect at 120, is not met yet). Repeat copy and associative recall are
+#: held in range, where their cards claim under 0.1 bit errors per sequence, with some slack
+#: for 50 sequences. The LSTM baseline fits short copies.
 EXPECTED = {
-    "copy": ("ntm", "copy", {"length": 10}, 50, 0.0),
-    "copy-lstm": ("lstm", "copy", {"length": 10}, 50, 2.0),
-    "repeat-copy": ("ntm", "repeat-copy", {"length": 8, "repeats": 7}, 50, 0.5),
-    "associative-recall": ("ntm", "associative-recall", {"items": 5}, 50, 0.5),
+    "copy": ("ntm", "copy", [({"length": 50}, 200, 0.0), ({"length": 120}, 100, 0.1)]),
+    "copy-lstm": ("lstm", "copy", [({"length": 10}, 50, 2.0)]),
+    "repeat-copy": ("ntm", "repeat-copy", [({"length": 8, "repeats": 7}, 50, 0.5)]),
+    "associative-recall": ("ntm", "associative-recall", [({"items": 5}, 50, 0.5)]),
 }
 SHIPPED = sorted(p.stem for p in MODELS.glob("*.pt"))
 
@@ -39,14 +41,15 @@ def test_the_copy_model_is_shipped():
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_model_loads_and_passes_a_small_evaluation(name):
     assert name in EXPECTED, f"add an expectation for {name}.pt"
-    model_type, task_name, point, sequences, max_errors = EXPECTED[name]
+    model_type, task_name, checks = EXPECTED[name]
     model = ntm.load_model(MODELS / f"{name}.pt")
     assert model.model_type == model_type and model.task == task_name
     assert "training_state" not in model.metadata, "ship exported (small) checkpoints"
     for key in ("command", "seed", "sequences_seen", "wall_time", "curve", "task_params"):
         assert key in model.metadata, key
-    [row] = evaluate(model, task_of(model), [point], sequences=sequences, seed=123)
-    assert row["bit_errors"] <= max_errors, row
+    for point, sequences, max_errors in checks:
+        [row] = evaluate(model, task_of(model), [point], sequences=sequences, seed=123)
+        assert row["bit_errors"] <= max_errors, row
 
 
 @pytest.mark.parametrize("name", SHIPPED)
