@@ -120,3 +120,12 @@ def seed_table(doc: Mapping) -> list[dict]:
             record[f"seed {rec['seed']}"] = round(rec["rows"][i]["bit_errors"], 4)
         out.append({**record, **{k: round(row[k], 4) for k in ("median", "min", "max")}})
     return out
+
+
+def seeds_line(name: str, doc: Mapping) -> str:
+    """How many seeds of a recipe learnt their training range, e.g. "NTM: 2 of 5 seeds ended
+    under 0.1 bit errors per sequence on the training lengths"."""
+    finals = [rec["curve"][-1].get("bit_errors") for rec in doc["seeds"] if rec["curve"]]
+    good = sum(1 for b in finals if isinstance(b, (int, float)) and b < 0.1)
+    return (f"{name}: {good} of {len(doc['seeds'])} seeds ended under 0.1 bit errors per "
+            "sequence on the training lengths")

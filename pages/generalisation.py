@@ -120,11 +120,11 @@ for problem in seed_problems:
 if seeds:
     st.header("Across seeds: was it a lucky seed?")
     st.caption(
-        "The same recipe trained again with other random seeds (" + "; ".join(
-            f"{name}: {len(doc['seeds'])} seeds" for name, doc in seeds.items()) +
-        "), each scored on " + f"{next(iter(seeds.values()))['evaluation']['sequences']:,} "
-        "fresh sequences per length. The line is the median over seeds, the band runs from the "
-        "best seed to the worst; each model has its own scale.")
+        "The shipped model's recipe trained again from scratch with other random seeds, each "
+        f"scored on {next(iter(seeds.values()))['evaluation']['sequences']:,} fresh sequences "
+        "per length. The line is the median over seeds, the band runs from the best seed to "
+        "the worst; each model has its own scale. " + "; ".join(
+            G.seeds_line(name, doc) for name, doc in seeds.items()) + ".")
     for col, (name, doc) in zip(st.columns(len(seeds), gap="large"), seeds.items(), strict=True):
         col.plotly_chart(evaluation_figures.seed_band({name: doc}, train_max=task.max_length),
                          config=PLOT, key=f"seed_band_{name}")

@@ -18,6 +18,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from ntm import catalogue, seeds
+from ntm import generalisation as G
 from ntm.checkpoint import read_checkpoint
 from ntm.evaluate import DEFAULT_SEED, evaluate, points_for
 from ntm.figures import evaluation as evaluation_figures
@@ -215,3 +216,11 @@ def test_every_stage_runs_on_the_first_stages_threads_unless_it_says():
          "--threads", "2"])
     assert first == ["--task", "copy", "--threads", "1"]
     assert second == ["--max-sequences", "9", "--threads", "1"] and third == ["--threads", "2"]
+
+
+def test_the_seeds_line_counts_the_seeds_that_learnt_their_range(trained):
+    doc = copy.deepcopy(trained[1])
+    doc["seeds"][0]["curve"][-1]["bit_errors"] = 0.05
+    doc["seeds"][1]["curve"][-1]["bit_errors"] = 3.0
+    assert G.seeds_line("NTM", doc) == ("NTM: 1 of 2 seeds ended under 0.1 bit errors per "
+                                        "sequence on the training lengths")
