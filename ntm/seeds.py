@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import shutil
 import signal
@@ -30,8 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .checkpoint import CheckpointError, load_model, read_checkpoint
-from .evaluate import DEFAULT_SEED, MEASURES, _ints, evaluate, points_for
-from .tasks import task_of
+from .evaluate import DEFAULT_SEED, MEASURES, _ints
 
 FORMAT = "ntm-seeds/1"
 #: Fields of a learning-curve point that are kept (the rest is bulk).
@@ -151,11 +151,34 @@ def train_seed(train_args: list[str], seed: int, runs: Path) -> Path:
     return stage_path(runs, seed, len(stages) - 1, len(stages))
 
 
-def seed_record(path: Path, points: list[dict], sequences: int) -> dict:
-    """One seed's curve, table and how it was made, from its checkpoint."""
-    model = load_model(path)
-    meta = model.metadata
-    rows = evaluate(model, task_of(model), points, sequences, DEFAULT_SEED)
+def evaluate_seed(path: Path, lengths: list[int] | None, sequences: int, threads: str | None
+                  ) -> list[dict]:
+    """``python -m ntm.evaluate`` of one seed, in its own process (so seeds are scored side by
+    side); its table is kept beside the checkpoint and reused while it fits the checkpoint."""
+    table = path.with_suffix(".eval.json")
+    meta = _metadata(path) or {}
+    try:
+        done = json.loads(table.read_text())
+        if (done["sequences"], done["sequences_seen"]) == (sequences, meta.get("sequences_seen")) \
+                and done.get("lengths") == lengths:
+            return done["rows"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    command = [sys.executable, "-m", "ntm.evaluate", "--model", str(path), "--sequences",
+               str(sequences), "--seed", str(DEFAULT_SEED), "--json", str(table)]
+    if lengths:
+        command += ["--lengths", ",".join(map(str, lengths))]
+    env = {**os.environ, **({"OMP_NUM_THREADS": threads} if threads else {})}
+    if subprocess.run(command, env=env, capture_output=True, check=False).returncode != 0:
+        raise RuntimeError(f"evaluating {path} failed")
+    done = json.loads(table.read_text())
+    table.write_text(json.dumps({**done, "lengths": lengths}, indent=1) + "\n")
+    return done["rows"]
+
+
+def seed_record(path: Path, rows: list[dict]) -> dict:
+    """One seed's curve, table and how it was made."""
+    meta = _metadata(path) or {}
     curve = [{k: p[k] for k in CURVE_FIELDS if k in p} for p in meta.get("curve") or []]
     first = next((p for p in curve if p.get("bit_errors", 1e9) < 0.1), None)
     return {
@@ -183,14 +206,20 @@ def summary(records: list[dict], measure: str = "bit_errors") -> list[dict]:
 
 def run(seeds: list[int], train_args: list[str], runs: Path, lengths: list[int] | None,
         sequences: int, jobs: int = 1) -> dict:
-    """Train (in ``jobs`` parallel processes) and score every seed at ``lengths`` (default:
-    the task's evaluation grid); the JSON document."""
+    """Train and score every seed, ``jobs`` seeds at a time, at ``lengths`` (default: the
+    task's evaluation grid); the JSON document."""
     runs.mkdir(parents=True, exist_ok=True)
+    first = split_stages(train_args)[0]
+    threads = first[first.index("--threads") + 1] if "--threads" in first[:-1] else None
+
+    def one(seed: int) -> dict:
+        path = train_seed(train_args, seed, runs)
+        return seed_record(path, evaluate_seed(path, lengths, sequences, threads))
+
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        paths = list(pool.map(lambda s: train_seed(train_args, s, runs), seeds))
-    model = load_model(paths[0])
-    points = points_for(task_of(model), lengths=lengths)
-    records = [seed_record(p, points, sequences) for p in paths]
+        records = list(pool.map(one, seeds))
+    model = load_model(runs / f"seed-{seeds[0]}.pt")  # the last stage's file
+    points = [{k: v for k, v in r.items() if k not in MEASURES} for r in records[0]["rows"]]
     return {
         "format": FORMAT,
         "task": model.metadata.get("task"),

@@ -224,3 +224,14 @@ def test_the_seeds_line_counts_the_seeds_that_learnt_their_range(trained):
     doc["seeds"][1]["curve"][-1]["bit_errors"] = 3.0
     assert G.seeds_line("NTM", doc) == ("NTM: 1 of 2 seeds ended under 0.1 bit errors per "
                                         "sequence on the training lengths")
+
+
+def test_a_seeds_table_is_kept_beside_it_and_reused_while_it_fits(trained, monkeypatch):
+    folder, doc = trained
+    path = folder / "runs" / "seed-3.pt"
+    kept = json.loads(path.with_suffix(".eval.json").read_text())
+    assert kept["rows"] == doc["seeds"][0]["rows"] and kept["lengths"] == [2, 6]
+    monkeypatch.setattr(seeds.subprocess, "run", lambda *a, **k: pytest.fail("scored again"))
+    assert seeds.evaluate_seed(path, [2, 6], 12, "1") == kept["rows"]
+    with pytest.raises(pytest.fail.Exception):  # another evaluation is not the kept one
+        seeds.evaluate_seed(path, [2, 6], 13, "1")
