@@ -123,9 +123,13 @@ def seed_table(doc: Mapping) -> list[dict]:
 
 
 def seeds_line(name: str, doc: Mapping) -> str:
-    """How many seeds of a recipe learnt their training range, e.g. "NTM: 2 of 5 seeds ended
-    under 0.1 bit errors per sequence on the training lengths"."""
+    """How long each seed of a recipe trained and how many learnt their training range, e.g.
+    "NTM, 80,000 sequences per seed: 2 of 5 seeds ended under 0.1 bit errors per sequence on
+    the training lengths"."""
     finals = [rec["curve"][-1].get("bit_errors") for rec in doc["seeds"] if rec["curve"]]
     good = sum(1 for b in finals if isinstance(b, (int, float)) and b < 0.1)
-    return (f"{name}: {good} of {len(doc['seeds'])} seeds ended under 0.1 bit errors per "
-            "sequence on the training lengths")
+    seen = [rec.get("sequences_seen") for rec in doc["seeds"]]
+    budget = (f", {max(seen):,} sequences per seed" if all(isinstance(n, int) for n in seen)
+              else "")
+    return (f"{name}{budget}: {good} of {len(doc['seeds'])} seeds ended under 0.1 bit errors "
+            "per sequence on the training lengths")

@@ -286,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"python -m ntm.seeds: error: {exc}", file=sys.stderr)
         return 1
+    doc["command"] = "python -m ntm.seeds " + shlex.join(sys.argv[1:] if argv is None else argv)
     args.output.write_text(json.dumps(doc, indent=1) + "\n")
     for row in doc["summary"]:
         print(row)

@@ -120,9 +120,9 @@ for problem in seed_problems:
 if seeds:
     st.header("Across seeds: was it a lucky seed?")
     st.caption(
-        "The shipped model's recipe trained again from scratch with other random seeds, each "
-        f"scored on {next(iter(seeds.values()))['evaluation']['sequences']:,} fresh sequences "
-        "per length. The line is the median over seeds, the band runs from the best seed to "
+        "A recipe (its commands are below) trained from scratch with several random seeds, "
+        f"each scored on {next(iter(seeds.values()))['evaluation']['sequences']:,} fresh "
+        "sequences per length. The line is the median over seeds, the band runs from the best seed to "
         "the worst; each model has its own scale. " + "; ".join(
             G.seeds_line(name, doc) for name, doc in seeds.items()) + ".")
     for col, (name, doc) in zip(st.columns(len(seeds), gap="large"), seeds.items(), strict=True):
@@ -132,7 +132,12 @@ if seeds:
     st.caption("Held-out bit errors per sequence during training, one line per seed.")
     with st.expander("Across seeds: the tables and the commands", icon=":material/table:"):
         for name, doc in seeds.items():
-            st.markdown(f"**{name}**: `{doc['recipe']} --seed S`")
+            st.markdown(f"**{name}**: each seed S trained with")
+            st.code("\n".join(c + (" --seed S" if k == 0 else "") + " --output seed-S.pt"
+                               for k, c in enumerate(doc["recipe"])), language="bash")
+            if doc.get("command"):
+                st.caption("made, trained and scored by")
+                st.code(doc["command"], language="bash")
             st.dataframe(G.seed_table(doc), hide_index=True)
 
 # ------------------------------------------------------------------ learning curves

@@ -48,6 +48,7 @@ def test_the_document_holds_each_seeds_curve_and_table(trained):
     folder, doc = trained
     assert seeds.check_document(doc) is doc
     assert doc["task"] == "copy" and doc["model_type"] == "ntm"
+    assert doc["command"].startswith("python -m ntm.seeds --seeds 3,5 --jobs 2 --output")
     assert [r["seed"] for r in doc["seeds"]] == [3, 5]
     first, then = doc["recipe"]
     assert first.startswith("python -m ntm.train --task copy") and "--then" not in first
@@ -222,8 +223,8 @@ def test_the_seeds_line_counts_the_seeds_that_learnt_their_range(trained):
     doc = copy.deepcopy(trained[1])
     doc["seeds"][0]["curve"][-1]["bit_errors"] = 0.05
     doc["seeds"][1]["curve"][-1]["bit_errors"] = 3.0
-    assert G.seeds_line("NTM", doc) == ("NTM: 1 of 2 seeds ended under 0.1 bit errors per "
-                                        "sequence on the training lengths")
+    assert G.seeds_line("NTM", doc) == ("NTM, 24 sequences per seed: 1 of 2 seeds ended under "
+                                        "0.1 bit errors per sequence on the training lengths")
 
 
 def test_a_seeds_table_is_kept_beside_it_and_reused_while_it_fits(trained, monkeypatch):
