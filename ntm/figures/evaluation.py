@@ -128,7 +128,7 @@ def _band(name: str, color: str, xs: list, lo: list, hi: list, mid: list, seeds:
     return [
         {**edge, "y": lo},
         {**edge, "y": hi, "fill": "tonexty", "fillcolor": _rgba(color, 0.22),
-         "name": f"{name}: min-max"},
+         "name": f"{name}: best to worst seed", "showlegend": True},
         dict(type="scatter", x=xs, y=mid, mode="lines+markers", name=f"{name}: median of {seeds}",
              legendgroup=name, line={"color": color, "width": 3}, marker={"size": 8},
              customdata=list(zip(lo, hi, strict=True)),
