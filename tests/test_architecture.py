@@ -7,7 +7,8 @@ Layers, lowest first (a module may import its own layer and those below, never o
    ``fused`` and ``cuda_graphs``;
 1. ``figures/``: data in, Plotly figures out;
 2. the services the pages call: ``training/``, ``playground/``, ``stepper/``, ``catalogue``,
-   ``evaluate``, ``generalisation``, ``urlcheck``, ``lessons/``, the ``train`` entry point;
+   ``evaluate``, ``generalisation``, ``seeds``, ``urlcheck``, ``lessons/``, the ``train``
+   entry point;
 3. ``app/``: the only Streamlit code under ``ntm/``.
 
 ``devtools/`` (test and benchmark plumbing) stands apart: nothing in ``ntm/`` imports it.
@@ -24,7 +25,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ntm"
 CORE = {"ntm", "ntm.addressing", "ntm.memory", "ntm.heads", "ntm.controller", "ntm.model",
         "ntm.baseline", "ntm.checkpoint", "ntm.limits", "ntm.fused", "ntm.cuda_graphs"}
 LAYERS = [("core", 0), ("figures", 1), ("training", 2), ("playground", 2), ("stepper", 2),
-          ("catalogue", 2), ("plaintext", 2), ("evaluate", 2), ("generalisation", 2), ("urlcheck", 2), ("lessons", 2), ("train", 2),
+          ("catalogue", 2), ("plaintext", 2), ("evaluate", 2), ("generalisation", 2), ("seeds", 2), ("urlcheck", 2), ("lessons", 2), ("train", 2),
           ("app", 3), ("devtools", 4)]
 
 

@@ -21,11 +21,11 @@ MODELS = Path(__file__).resolve().parent.parent / "assets" / "models"
 #: The copy NTM is perfect to L = 50 and nearly so at 120 (its card: 0.027 on 1,000 sequences;
 #: the issue's target, perfect at 120, is not met yet). Repeat copy and associative recall are
 #: held in range, where their cards claim under 0.1 bit errors per sequence, with some slack
-#: for 50 sequences. The LSTM baseline fits its training range (its card: 0 bit errors per
-#: sequence at L = 10, 0.17 at 20) and fails beyond it (see the test below).
+#: for 50 sequences. The LSTM baseline fits its training range (its card: at most 0.038 bit
+#: errors per sequence at any L <= 20) and fails beyond it (see the test below).
 EXPECTED = {
     "copy": ("ntm", "copy", [({"length": 50}, 200, 0.0), ({"length": 120}, 100, 0.1)]),
-    "copy-lstm": ("lstm", "copy", [({"length": 10}, 200, 0.0), ({"length": 20}, 200, 0.3)]),
+    "copy-lstm": ("lstm", "copy", [({"length": 10}, 200, 0.0), ({"length": 20}, 200, 0.1)]),
     "repeat-copy": ("ntm", "repeat-copy", [({"length": 8, "repeats": 7}, 50, 0.5)]),
     "associative-recall": ("ntm", "associative-recall", [({"items": 5}, 50, 0.5)]),
 }
