@@ -246,15 +246,27 @@ def test_trace_stays_on_the_reference_and_agrees_with_the_fused_run():
         torch.testing.assert_close(model(x), torch.from_numpy(trace.logits), atol=1e-6, rtol=0)
 
 
+def _both_engines(model, x) -> tuple[torch.Tensor, torch.Tensor]:
+    with torch.no_grad():
+        model.fast = True
+        fast = model(x)
+        model.fast = False
+        return fast, model(x)
+
+
 @pytest.mark.parametrize("path", sorted(SHIPPED.glob("*.pt")), ids=lambda p: p.stem)
 def test_shipped_checkpoints_give_the_same_output(path):
+    """In float64 the two engines agree to rounding (1e-9). In float32 neither is exact: the
+    model's own dynamics amplify rounding (the fine-tuned recall model: about 5e-5 in its
+    logits after 21 steps, in either engine), so there the fast engine must be as close to the
+    float64 truth as the reference engine is, and give the same bits."""
     model = load_model(path)
     if model.model_type == "ntm":
         torch.manual_seed(0)
         x = torch.rand(21, 2, model.config.input_size).round()
-        with torch.no_grad():
-            fast = model(x)
-            model.fast = False
-            reference = model(x)
-        torch.testing.assert_close(fast, reference, atol=1e-5, rtol=1e-5)
+        fast, reference = _both_engines(model, x)
+        fast64, exact = _both_engines(model.double(), x.double())
+        torch.testing.assert_close(fast64, exact, atol=1e-9, rtol=0)
+        reference_error = (reference.double() - exact).abs().max().item()
+        assert (fast.double() - exact).abs().max().item() <= 2 * reference_error + 1e-6
         assert torch.equal(fast > 0, reference > 0)
