@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .checkpoint import CheckpointError, load_model, read_checkpoint
-from .evaluate import DEFAULT_SEED, MEASURES, _ints
+from .evaluate import DEFAULT_SEED, _ints, size_columns
 
 FORMAT = "ntm-seeds/1"
 #: Fields of a learning-curve point that are kept (the rest is bulk).
@@ -198,7 +198,7 @@ def summary(records: list[dict], measure: str = "bit_errors") -> list[dict]:
     out = []
     for i, row in enumerate(records[0]["rows"]):
         values = [r["rows"][i][measure] for r in records]
-        point = {k: v for k, v in row.items() if k not in MEASURES}
+        point = {k: row[k] for k in size_columns(records[0]["rows"])}
         out.append({**point, "median": statistics.median(values), "min": min(values),
                     "max": max(values)})
     return out
@@ -219,7 +219,8 @@ def run(seeds: list[int], train_args: list[str], runs: Path, lengths: list[int] 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         records = list(pool.map(one, seeds))
     model = load_model(runs / f"seed-{seeds[0]}.pt")  # the last stage's file
-    points = [{k: v for k, v in r.items() if k not in MEASURES} for r in records[0]["rows"]]
+    sizes = size_columns(records[0]["rows"])
+    points = [{k: r[k] for k in sizes} for r in records[0]["rows"]]
     return {
         "format": FORMAT,
         "task": model.metadata.get("task"),

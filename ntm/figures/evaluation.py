@@ -30,13 +30,17 @@ def _lines(series: Mapping[str, Sequence[tuple[float, float]]], *, x_title: str,
              hovertemplate=f"{name}<br>{x_hover}<br>{y_title} = %{{y:.4g}}<extra></extra>")
         for i, (name, pts) in enumerate(series.items()) if pts
     ]
-    layout = dict(
+    return go.Figure(traces, _layout(x_title, y_title, height, x_axis, y_axis))
+
+
+def _layout(x_title: str, y_title: str, height: int, x_axis: dict, y_axis: dict) -> dict:
+    """The look of every line chart on the page: white, light grid, legend on top."""
+    return dict(
         height=height, font=FONT, plot_bgcolor="white", margin={"l": 64, "r": 16, "t": 24, "b": 48},
         xaxis={"title": {"text": x_title}, "gridcolor": "#eee", **x_axis},
         yaxis={"title": {"text": y_title}, "gridcolor": "#eee", **y_axis},
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
     )
-    return go.Figure(traces, layout)
 
 
 def error_curve(results: Mapping[str, Sequence[Mapping]], *, x: str = "length",
@@ -50,6 +54,10 @@ def error_curve(results: Mapping[str, Sequence[Mapping]], *, x: str = "length",
     fig = _lines(series, x_title=x, y_title=y_title, x_hover=f"{x} = %{{x}}", marker=8,
                  height=height, x_axis={"rangemode": "tozero"},
                  y_axis={"type": "log"} if log_y else {"rangemode": "tozero"})
+    return _shade_training_range(fig, train_max)
+
+
+def _shade_training_range(fig: go.Figure, train_max: int | None) -> go.Figure:
     if train_max is not None:
         fig.add_vrect(x0=0, x1=train_max, fillcolor="#2ca02c", opacity=0.08, line_width=0,
                       annotation_text="training range", annotation_position="top left")
@@ -149,16 +157,9 @@ def seed_band(summaries: Mapping[str, Mapping], *, x: str = "length",
         traces += _band(name, color, [r[x] for r in rows], [r["min"] for r in rows],
                         [r["max"] for r in rows], [r["median"] for r in rows],
                         len(doc["seeds"]), x)
-    fig = go.Figure(traces, dict(
-        height=height, font=FONT, plot_bgcolor="white", margin={"l": 64, "r": 16, "t": 24, "b": 48},
-        xaxis={"title": {"text": x}, "gridcolor": "#eee", "rangemode": "tozero"},
-        yaxis={"title": {"text": y_title}, "gridcolor": "#eee",
-               **({"type": "log"} if log_y else {"rangemode": "tozero"})},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}))
-    if train_max is not None:
-        fig.add_vrect(x0=0, x1=train_max, fillcolor="#2ca02c", opacity=0.08, line_width=0,
-                      annotation_text="training range", annotation_position="top left")
-    return fig
+    fig = go.Figure(traces, _layout(x, y_title, height, {"rangemode": "tozero"},
+                                    {"type": "log"} if log_y else {"rangemode": "tozero"}))
+    return _shade_training_range(fig, train_max)
 
 
 def seed_curves(summaries: Mapping[str, Mapping], *, y: str = "bit_errors",
@@ -176,8 +177,5 @@ def seed_curves(summaries: Mapping[str, Mapping], *, y: str = "bit_errors",
                 line={"color": color, "width": 1.5}, opacity=0.8,
                 hovertemplate=f"{name}, seed {rec['seed']}<br>%{{x:,}} sequences<br>{y_title} = "
                               "%{y:.4g}<extra></extra>"))
-    return go.Figure(traces, dict(
-        height=height, font=FONT, plot_bgcolor="white", margin={"l": 64, "r": 16, "t": 24, "b": 48},
-        xaxis={"title": {"text": "sequences seen"}, "gridcolor": "#eee", "type": "log"},
-        yaxis={"title": {"text": y_title}, "gridcolor": "#eee", "rangemode": "tozero"},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}))
+    return go.Figure(traces, _layout("sequences seen", y_title, height, {"type": "log"},
+                                     {"rangemode": "tozero"}))

@@ -30,7 +30,7 @@ from ..checkpoint import CheckpointError, load_model, read_checkpoint, save_mode
 from ..tasks import TASKS
 from .config import TrainConfig, choices_of, flag, for_device, task_fields
 from .loop import BUDGET, CONVERGED, NAN, Evaluation, Finished, Rate, Run, Step, fit, start
-from .state import resume, save_run, saved_commands, saved_config
+from .state import first_line, resume, save_run, saved_commands, saved_config
 
 #: Exit codes of :func:`main`.
 EXIT_OK, EXIT_NAN, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -245,9 +245,8 @@ def load_weights(run: Run, path: Path) -> dict:
     try:
         run.model.load_state_dict(payload["state_dict"])
     except (KeyError, RuntimeError) as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"--init-from: {path} does not fit this model's settings (give the "
-                         f"same model options it was trained with): {detail}") from None
+                         f"same model options it was trained with): {first_line(exc)}") from None
     try:
         commands = saved_commands(meta)
     except ValueError:

@@ -76,6 +76,12 @@ def saved_commands(metadata: dict) -> list[str]:
     return list(commands)
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception in one line (torch's load_state_dict errors run over many)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def resume(config: TrainConfig, payload: dict) -> Run:
     """The run saved in ``payload`` (:func:`ntm.checkpoint.read_checkpoint`'s dict), ready to
     continue under ``config``. A ValueError says what is missing or malformed."""
@@ -103,8 +109,7 @@ def resume(config: TrainConfig, payload: dict) -> Run:
         run.train_gen.set_state(state["train_rng"])
         run.eval_gen.set_state(state["eval_rng"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"its training state does not fit its settings: {detail}") from None
+        raise ValueError(f"its training state does not fit its settings: {first_line(exc)}") from None
     run.loss_ema, run.err_ema = state.get("loss_ema"), state.get("err_ema")
     run.stage, run.lr_decayed = stage, bool(state.get("lr_decayed", False))
     run.sequences, run.steps = counters["sequences_seen"], counters["steps"]
