@@ -12,6 +12,7 @@ at the end of the run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -141,3 +142,18 @@ def wait_for_app(page, timeout: float = 60_000) -> None:
 def pytest_terminal_summary(terminalreporter):
     if ARTIFACTS.exists() and any(ARTIFACTS.iterdir()):
         terminalreporter.write_line(f"browser screenshots: {ARTIFACTS}")
+
+
+def stop_training(page, timeout: float = 30_000) -> None:
+    """Stop the Train page's run, or see that it has already ended: the default preset can
+    converge while a slow machine runs the rest of a test, and then Stop is disabled (or turns
+    disabled between the check and the click). Waits until Start is enabled again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
+
+    button = page.get_by_role("button", name="Stop")
+    if button.is_enabled():
+        with contextlib.suppress(PlaywrightTimeout):  # the run ended on its own meanwhile
+            button.click(timeout=5_000)
+    page.wait_for_selector("text=/Stopped|Converged|Finished/", timeout=timeout)
+    expect(page.get_by_role("button", name="Start")).to_be_enabled(timeout=timeout)

@@ -3,7 +3,7 @@ Streamlit cookie and so its one run; another browser (its own cookies) is anothe
 
 import pytest
 
-from .conftest import wait_for_app
+from .conftest import stop_training, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -21,11 +21,6 @@ def open_train(page, app_url):
 def start_and_wait(page):
     page.get_by_role("button", name="Start").click()
     page.wait_for_selector("text=/Sequences seen|Queued/", timeout=30_000)
-
-
-def stop(page):
-    page.get_by_role("button", name="Stop").click()
-    page.wait_for_selector("text=/Stopped/", timeout=30_000)
 
 
 def test_one_run_per_browser_across_its_tabs(page, browser, console, app_url, artifacts):
@@ -46,8 +41,8 @@ def test_one_run_per_browser_across_its_tabs(page, browser, console, app_url, ar
         open_train(elsewhere, app_url)
         start_and_wait(elsewhere)
         no_exception(elsewhere)
-        stop(elsewhere)
+        stop_training(elsewhere)
     finally:
         other.close()
-    stop(page)
+    stop_training(page)
     no_exception(page)

@@ -7,7 +7,7 @@ import pytest
 
 from ntm import catalogue
 
-from .conftest import wait_for_app
+from .conftest import stop_training, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -94,5 +94,4 @@ def test_train_page_trains(page, app_url, artifacts):
         timeout=60_000)
     no_exception(page)
     page.screenshot(path=artifacts / "train_running.png", full_page=True)
-    page.get_by_role("button", name="Stop").click()
-    page.wait_for_selector("text=Stopped.", timeout=30_000)
+    stop_training(page)
