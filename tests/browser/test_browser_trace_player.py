@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from ntm import catalogue
 from ntm.evaluate import task_of
 from ntm.figures import episode as episode_figures
+from ntm.figures.style import scale_colors
 from ntm.stepper import episode
 
 from .conftest import wait_for_app
@@ -50,6 +52,17 @@ READ_BACK_JS = """() => {
                                                           visible: s.visible !== false})),
             yrange: gd.layout.yaxis?.range ?? null,
         };
+        const box = gd.parentElement;
+        if (box.querySelector(".stage-overlay")) {  // the stage figure: outlines and separators over it
+            out.figures[gd.dataset.figure].shapes = [...box.querySelectorAll("rect.stage-outline")]
+                .filter((r) => r.style.display !== "none")
+                .map((r) => ({xref: r.dataset.xref, x0: Number(r.dataset.x0), x1: Number(r.dataset.x1),
+                              y0: Number(r.dataset.y0), y1: Number(r.dataset.y1), visible: true}));
+            out.figures[gd.dataset.figure].staleImages = box.querySelectorAll(".stage-overlay image").length;
+            out.figures[gd.dataset.figure].separators = box.querySelectorAll(".stage-overlay .shapelayer path").length;
+            out.figures[gd.dataset.figure].tickLabels = [...box.querySelectorAll(".stage-overlay .ytick text")]
+                .map((e) => e.textContent);
+        }
     }
     return out;
 }"""
@@ -106,7 +119,11 @@ def check_step(shown: dict, ep: episode.Episode, t: int) -> None:
         built = episode_figures.stage_panel(*stack, rows=rows)
         xref = "x" if k == 0 else f"x{k + 1}"
         assert [(s["x0"], s["x1"], s["y0"], s["y1"]) for s in stages["shapes"] if s["xref"] == xref] \
-            == [(s.x0, s.x1, s.y0, s.y1) for s in built.layout.shapes]
+            == [(s.x0, s.x1, s.y0, s.y1) for s in built.layout.shapes if s.type == "rect"]
+        # the axes and separators drawn once over the plot: the builder's row labels and lines
+        assert stages["separators"] == 2 * len([s for s in built.layout.shapes if s.type == "line"])
+        assert str(rows[0]) in stages["tickLabels"]
+        assert stages["staleImages"] == 0  # the picture over the plot holds no data
         key = figs[f"{kind}0.key"]["data"][0]
         np.testing.assert_allclose(key["y"], head.key[t, 0, 0], atol=1e-7)
         assert key["color"] == ["#5aae61" if v >= 0 else "#9970ab" for v in key["y"]]
@@ -322,3 +339,61 @@ def test_reduced_motion_plays_slowly(browser, console, app_url):
         assert pressed.get_attribute("data-speed") == "1"
     finally:
         context.close()
+
+
+#: Each argmax outline of the stage figure: its centre on the page, and the value of its cell.
+OUTLINED_CELLS_JS = """() => {
+    const box = document.querySelector('[data-figure-box="stages"]');
+    const gd = box.querySelector("[data-figure]");
+    return {colorscale: gd.data[0].colorscale, cells: [...box.querySelectorAll("rect.stage-outline")]
+        .filter((r) => r.style.display !== "none").map((r) => {
+            const b = r.getBoundingClientRect();
+            const trace = r.dataset.xref === "x" ? 0 : 1;
+            const z = gd.data[trace].z[Number(r.dataset.y0) + 0.5][Number(r.dataset.x0) + 0.5];
+            return {x: b.left + b.width / 2, y: b.top + b.height / 2, z};
+        })};
+}"""
+
+
+def test_the_stage_figure_shows_the_step_on_screen_and_exports_it_as_a_png(page, app_url, artifacts):
+    """The stage figure draws its axes once, as a picture over the plot: on screen, each
+    outlined cell has the colour of this step's value (the picture holds no stale data). Its
+    camera button saves the builder's whole figure (axes, separators, outlines) at the cursor.
+    Every figure's PNG is named after it and the step."""
+    from PIL import Image
+
+    player = Player(page, app_url)
+    box = page.locator('[data-figure-box="stages"]')
+    box.scroll_into_view_if_needed()
+    for t in (9, 1):  # away from the opening step and back
+        player.page.evaluate(f"() => document.querySelector('.ntm-tp').ntmPlayer.move({t})")
+        player.settled(t)
+        page.wait_for_timeout(200)
+        shown = page.evaluate(OUTLINED_CELLS_JS)
+        image = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB"), dtype=float)
+        for cell in shown["cells"]:
+            want = scale_colors([cell["z"]], shown["colorscale"], 0.0, 1.0)[0]
+            want = [float(v) for v in re.findall(r"[\d.]+", want)]
+            got = image[round(cell["y"]), round(cell["x"])]
+            assert np.abs(got - want).max() < 16, f"t = {t}: cell of {cell['z']:.3f} drawn as {got}"
+        assert len(shown["cells"]) >= 5
+    box.hover()
+    with page.expect_download() as info:
+        box.locator('.modebar-btn[data-title="Download plot as a PNG"]').click()
+    download = info.value
+    assert download.suggested_filename == "ntm_stages_t1.png"
+    png = Path(download.path()).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = (int.from_bytes(png[i:i + 4], "big") for i in (16, 20))
+    shown = box.locator("[data-figure]").bounding_box()
+    assert (width, height) == (2 * round(shown["width"]), 2 * round(shown["height"]))
+    (artifacts / "stepper_stages_export.png").write_bytes(png)
+    memory = page.locator('[data-figure-box="memory"]')
+    memory.scroll_into_view_if_needed()
+    memory.hover()
+    with page.expect_download() as info:
+        memory.locator('.modebar-btn[data-title="Download plot as a PNG"]').click()
+    assert info.value.suggested_filename == "ntm_memory_t1.png"
+    # nothing offers to upload a figure (Plotly.js's "Share chart..." sends it to its cloud)
+    titles = page.locator(".ntm-tp .modebar-btn").evaluate_all("bs => bs.map((b) => b.dataset.title)")
+    assert titles and not [t for t in titles if "Share" in t or "Cloud" in t]

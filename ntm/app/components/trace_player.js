@@ -227,7 +227,8 @@ class Figure {
     }
     this.shapes = fig.layout.shapes ?? [];
     this.base = fig;
-    await Plotly.newPlot(this.div, fig.data, fig.layout, { ...config });
+    // Its own export options: filenames() names each figure's PNG after it and the step.
+    await Plotly.newPlot(this.div, fig.data, fig.layout, { ...config, toImageButtonOptions: { ...config.toImageButtonOptions } });
     this.drawn = true;
     // The figure was built at the opening step. The target / output figure is redrawn anyway:
     // its builder puts the cursor at the step's number, which a category axis reads as a
@@ -240,8 +241,18 @@ class Figure {
   show(t) {
     if (!this.drawn || t === this.t) return;
     this.t = t;
-    const update = UPDATES[this.kind];
-    if (update) update(this, t);
+    this.update(t);
+  }
+
+  update(t) {
+    UPDATES[this.kind]?.(this, t);
+  }
+
+  /** A new width (the ResizeObserver). */
+  resize(width) {
+    this.width = width;
+    if (this.svg) this.bars.draw(width);
+    else this.Plotly.relayout(this.div, { width });
   }
 
   /** The figure's shapes with its cursor lines at x (or hidden, x < 0). Replacing the whole
@@ -250,6 +261,179 @@ class Figure {
     const cursor = new Set(this.spec.cursorShapes);
     return this.shapes.map((shape, i) => (cursor.has(i) ? { ...shape, x0: x, x1: x, visible: x >= 0 } : shape));
   }
+}
+
+
+const AXIS_NAME = (ref) => ref.replace(/^([xy])(\d*)$/, "$1axis$2"); // "x2" -> "xaxis2"
+
+/**
+ * Every head's w(t-1) and four stages as columns over the rows on show (one subplot per head),
+ * drawn for speed. Plotly renders the builder's figure once (axes, titles and the stage
+ * separators, no outlines); a copy of that drawing stays over the plot as a static picture, and
+ * the plot itself becomes the heatmaps alone, on hidden axes with the same margins. A step then
+ * restyles the heatmaps' z only: Plotly redraws no axis (85 category ticks each) and no shape,
+ * which took most of a step. The argmax outlines are SVG rectangles over it all, moved by their
+ * attributes. The camera button exports the builder's whole figure at the cursor.
+ */
+class StageFigure extends Figure {
+  async draw(Plotly, config, tmpl, t) {
+    this.Plotly = Plotly;
+    this.full = resolveArrays(this.spec.figure, this.player.arrays);
+    this.full.layout.template = tmpl;
+    this.separators = (this.full.layout.shapes ?? []).filter((shape) => shape.type === "line");
+    this.config = {
+      ...config,
+      toImageButtonOptions: { ...config.toImageButtonOptions },
+      modeBarButtonsToRemove: ["toImage"],
+      modeBarButtonsToAdd: [{
+        name: "toImage", title: "Download plot as a PNG", icon: Plotly.Icons.camera,
+        click: () => this.download(),
+      }],
+    };
+    this.overlay = el("div", { class: "stage-overlay", "aria-hidden": "true" });
+    this.outlines = document.createElementNS(SVG_NS, "svg");
+    this.outlines.setAttribute("class", "stage-outlines");
+    this.outlines.setAttribute("aria-hidden", "true");
+    await this.render(Math.max(200, Math.floor(this.div.getBoundingClientRect().width)));
+    this.drawn = true;
+    this.t = null;
+    this.show(t);
+  }
+
+  /** The builder's figure at this width, copied as the static picture; then the fast plot. */
+  async render(width) {
+    const P = this.Plotly;
+    this.width = width;
+    const layout = { ...this.full.layout, width, autosize: false, shapes: this.separators };
+    await P.newPlot(this.div, this.full.data, layout, this.config);
+    const full = this.div._fullLayout;
+    const pictures = [...this.div.querySelectorAll("svg.main-svg")].slice(0, 2).map((svg) => {
+      const copy = svg.cloneNode(true);
+      // Not the data (every trace layer is an .mlayer: the heatmaps' images), nor the
+      // backgrounds, hover and drag layers: only what never changes with the step.
+      copy.querySelectorAll(".bglayer, .mlayer, .plot, .hoverlayer, .draglayer, .zoomlayer, rect.bg, defs")
+        .forEach((node) => node.remove());
+      copy.querySelectorAll("[clip-path]").forEach((node) => node.removeAttribute("clip-path"));
+      copy.style.background = "none"; // Plotly paints the paper colour on its first svg
+      return copy;
+    });
+    this.overlay.replaceChildren(...pictures);
+    // Each head's plot area in pixels, for the outlines.
+    const rows = this.full.data[0].z.length;
+    this.areas = this.spec.panels.map(({ xref, yref }) => {
+      const xa = full[AXIS_NAME(xref)];
+      const ya = full[AXIS_NAME(yref)];
+      return { left: xa._offset, cell: xa._length / STAGE_COLUMNS, top: ya._offset, row: ya._length / rows };
+    });
+    this.outlines.setAttribute("width", width);
+    this.outlines.setAttribute("height", full.height);
+    // Each plot area framed in the plot's background colour (the builder's heatmap leaves a thin
+    // edge of it), then the outlines, drawn over the frames.
+    const frames = this.areas.map((area) => svgRect({
+      x: area.left + 0.75, y: area.top + 0.75, width: area.cell * STAGE_COLUMNS - 1.5,
+      height: area.row * rows - 1.5, fill: "none", stroke: layout.plot_bgcolor ?? "#d5d5d5", "stroke-width": 1.5,
+    }));
+    this.outlineRects = this.spec.panels.flatMap(({ xref, yref }) => Array.from({ length: STAGE_COLUMNS }, () => svgRect({
+      class: "stage-outline", "data-xref": xref, "data-yref": yref, fill: "none",
+      stroke: this.player.colors.argmax, "stroke-width": 3,
+    })));
+    this.outlines.replaceChildren(...frames, ...this.outlineRects);
+    const { l, r, t, b } = full._size;
+    // Axes that draw nothing (no ticks, labels, lines or title), but keep the plot's background,
+    // which shows between the rows (ygap) and round the heatmap; hidden axes would drop it.
+    const hidden = (range) => ({
+      type: "linear", autorange: false, range, fixedrange: true, automargin: false, tickmode: "array",
+      tickvals: [], showticklabels: false, ticks: "", showline: false, showgrid: false, zeroline: false,
+      title: { text: "" },
+    });
+    const fast = { ...layout, shapes: [], margin: { l, r, t, b, pad: 0, autoexpand: false } };
+    for (const { xref, yref } of this.spec.panels) {
+      fast[AXIS_NAME(xref)] = { ...layout[AXIS_NAME(xref)], ...hidden([-0.5, STAGE_COLUMNS - 0.5]) };
+      fast[AXIS_NAME(yref)] = { ...layout[AXIS_NAME(yref)], ...hidden([rows - 0.5, -0.5]) };
+    }
+    const data = this.full.data.map((trace) => ({
+      ...trace,
+      x: trace.x.map((_, c) => c),
+      y: trace.y.map((_, i) => i),
+      text: trace.y.map((label) => trace.x.map(() => label)),
+      customdata: trace.y.map(() => trace.x),
+      hovertemplate: trace.hovertemplate.replace("%{x}", "%{customdata}").replace("%{y}", "%{text}"),
+    }));
+    await P.react(this.div, data, fast, this.config);
+    // Over the plot, under the mode bar and the hover labels.
+    const container = this.div.querySelector(".svg-container");
+    container.insertBefore(this.outlines, container.querySelector(".modebar-container"));
+    container.insertBefore(this.overlay, this.outlines);
+  }
+
+  resize(width) {
+    const t = this.t;
+    this.render(width).then(() => {
+      this.t = null;
+      this.show(t);
+    });
+  }
+
+  /** The stages at step t: each head's heatmap z, and its argmax rows in view (-1: none). */
+  frame(t) {
+    const a = this.player.arrays;
+    return this.spec.panels.map(({ head, index }) => {
+      const previous = t > 0 ? at(a[`${head}.weights`], t - 1, index) : at(a[`${head}.previous0`], index);
+      const columns = [previous, at(a[`${head}.content`], t, index), at(a[`${head}.gated`], t, index),
+        at(a[`${head}.shifted`], t, index), at(a[`${head}.weights`], t, index)];
+      const z = new Array(previous.length);
+      for (let i = 0; i < previous.length; i++) {
+        const row = new Float32Array(STAGE_COLUMNS);
+        for (let s = 0; s < STAGE_COLUMNS; s++) row[s] = columns[s][i];
+        z[i] = row;
+      }
+      return { z, peaks: at(a[`${head}.argmax`], t, index) };
+    });
+  }
+
+  update(t) {
+    const frame = this.frame(t);
+    this.Plotly.restyle(this.div, { z: frame.map((f) => f.z) }, this.spec.panels.map((panel) => panel.trace));
+    const rects = this.outlineRects;
+    frame.forEach(({ peaks }, k) => {
+      const area = this.areas[k];
+      for (let s = 0; s < STAGE_COLUMNS; s++) {
+        const rect = rects[k * STAGE_COLUMNS + s];
+        const i = peaks[s];
+        rect.style.display = i >= 0 ? "" : "none";
+        if (i < 0) continue;
+        rect.setAttribute("x", area.left + s * area.cell);
+        rect.setAttribute("y", area.top + i * area.row);
+        rect.setAttribute("width", area.cell);
+        rect.setAttribute("height", area.row);
+        Object.assign(rect.dataset, { x0: s - 0.5, x1: s + 0.5, y0: i - 0.5, y1: i + 0.5 });
+      }
+    });
+  }
+
+  /** The PNG of the camera button: the builder's figure with this step's data and outlines. */
+  download() {
+    const frame = this.frame(this.t);
+    const shapes = [...this.separators];
+    this.spec.panels.forEach(({ xref, yref }, k) => {
+      frame[k].peaks.forEach((i, s) => {
+        if (i >= 0) shapes.push(this.player.outline(s - 0.5, s + 0.5, i - 0.5, i + 0.5, 3, xref, yref));
+      });
+    });
+    const data = this.full.data.map((trace, k) => ({ ...trace, z: frame[k].z }));
+    const options = this.div._context.toImageButtonOptions;
+    const { width, height } = this.div._fullLayout;
+    return this.Plotly.downloadImage(
+      { data, layout: { ...this.full.layout, width, height, shapes } },
+      { format: "png", scale: 2, width, height, filename: options.filename ?? "ntm_stages" },
+    );
+  }
+}
+
+function svgRect(attrs) {
+  const rect = document.createElementNS(SVG_NS, "rect");
+  for (const [k, v] of Object.entries(attrs)) rect.setAttribute(k, v);
+  return rect;
 }
 
 const UPDATES = {
@@ -262,34 +446,6 @@ const UPDATES = {
    *  position); hidden on steps that are not scored. */
   targets(fig, t) {
     fig.Plotly.relayout(fig.div, { shapes: fig.cursorShapes(fig.player.scoredIndex[t]) });
-  },
-
-  /** Every head's w(t-1) and four stages as columns over the rows on show (one subplot per
-   *  head, one redraw for all), argmax outlined. */
-  stages(fig, t) {
-    const p = fig.player;
-    const a = p.arrays;
-    const zs = [];
-    const shapes = fig.shapes.filter((shape) => shape.type === "line"); // the stage separators
-    for (const { head, index, xref, yref } of fig.spec.panels) {
-      const previous = t > 0 ? at(a[`${head}.weights`], t - 1, index) : at(a[`${head}.previous0`], index);
-      const columns = [previous, at(a[`${head}.content`], t, index), at(a[`${head}.gated`], t, index),
-        at(a[`${head}.shifted`], t, index), at(a[`${head}.weights`], t, index)];
-      const rows = previous.length;
-      const z = new Array(rows);
-      for (let i = 0; i < rows; i++) {
-        const row = new Float32Array(STAGE_COLUMNS);
-        for (let s = 0; s < STAGE_COLUMNS; s++) row[s] = columns[s][i];
-        z[i] = row;
-      }
-      zs.push(z);
-      const peaks = at(a[`${head}.argmax`], t, index);
-      for (let s = 0; s < STAGE_COLUMNS; s++) {
-        const i = peaks[s];
-        if (i >= 0) shapes.push(p.outline(s - 0.5, s + 0.5, i - 0.5, i + 0.5, 3, xref, yref));
-      }
-    }
-    fig.Plotly.update(fig.div, { z: zs }, { shapes }, fig.spec.panels.map((panel) => panel.trace));
   },
 
   /** A key, erase, add or read vector as bars; signed ones coloured by sign. */
@@ -481,7 +637,7 @@ class TracePlayer {
     this.heading = el("h4", { class: "heading" });
     this.live = el("p", { class: "sr-only", "aria-live": "polite" });
 
-    this.figures = h.figures.map((spec) => new Figure(this, spec));
+    this.figures = h.figures.map((spec) => (spec.kind === "stages" ? new StageFigure(this, spec) : new Figure(this, spec)));
     const fig = (id) => this.figures.find((f) => f.spec.id === id)?.box ?? null;
 
     // Right of the grid: the narration with its "go to step" buttons, and this step's bits.
@@ -575,7 +731,8 @@ class TracePlayer {
     const font = getComputedStyle(this.host).fontFamily || "sans-serif";
     const text = getComputedStyle(this.host).color || "#31333f";
     const tmpl = template(font, text);
-    const config = { displaylogo: false, responsive: false, toImageButtonOptions: { format: "png", scale: 2 } };
+    // No "Share chart..." button: it would upload the figure to Plotly's cloud.
+    const config = { displaylogo: false, showSendToCloud: false, responsive: false, toImageButtonOptions: { format: "png", scale: 2 } };
     for (const f of this.figures) {
       if (this.id !== id) return; // a newer episode arrived meanwhile
       if (f.kind === "memory") {
@@ -645,9 +802,7 @@ class TracePlayer {
       const f = this.figures.find((x) => x.div === entry.target);
       const width = Math.floor(entry.contentRect.width);
       if (f?.drawn && width > 0 && Math.abs(width - f.width) >= 2) {
-        f.width = width;
-        if (f.svg) f.bars.draw(width);
-        else f.Plotly.relayout(f.div, { width });
+        f.resize(width);
       }
     }
   }
