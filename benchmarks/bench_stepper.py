@@ -18,7 +18,8 @@ loopback port, each warmed up by one visit; a fresh tab per first render):
   when its click handler returns (measured in the page with ``performance.now()``); "→ painted"
   adds the frame that shows it. The old page: click to the new heading with the script run
   ended (Python wall clock). Both with the page at the top (the episode grid in view), and the
-  player also scrolled to the heads (stages, key, shift, erase and add in view);
+  player also scrolled to the heads (stages, key, shift, erase and add in view) and to the
+  memory (the memory and its change, the read vector in view);
 * **Play at 8 and 15 steps/s**: distinct steps drawn per second over 4 s (the player's frame
   log; the old page: its heading, sampled at every animation frame, at its fastest speed);
 * **websocket bytes** the page received: on opening, and per Next.
@@ -172,11 +173,19 @@ class NewPage:
         return len({t for t, at in log if start < at <= end}) / ((end - start) / 1000)
 
     @staticmethod
-    def scroll_to_heads(tab: Tab) -> None:
-        tab.page.locator(".ntm-tp .heads-write h5").scroll_into_view_if_needed()
-        tab.page.evaluate("document.querySelector('.ntm-tp .heads-write h5')"
-                          ".scrollIntoView({block: 'start'})")
+    def scroll_to(tab: Tab, selector: str) -> None:
+        """Put ``selector`` at the top of the view (under the sticky cursor bar)."""
+        tab.page.locator(selector).first.scroll_into_view_if_needed()
+        tab.page.evaluate(f"document.querySelector({selector!r}).scrollIntoView({{block: 'start'}})")
         tab.page.wait_for_timeout(500)
+
+    @classmethod
+    def scroll_to_heads(cls, tab: Tab) -> None:
+        cls.scroll_to(tab, ".ntm-tp .heads-write h5")
+
+    @classmethod
+    def scroll_to_memory(cls, tab: Tab) -> None:
+        cls.scroll_to(tab, ".ntm-tp .memory-row")
 
 
 class OldPage:
@@ -303,6 +312,10 @@ def browser_rows(args) -> list[tuple[str, str, str]]:
                 rows.append(("Next → painted p50 / p95, player, heads in view",
                              f"{pct(h_painted, 50):.1f} / {pct(h_painted, 95):.1f} ms", str(length)))
                 h_fps = {s: NewPage.play(tab, s, args.play_seconds) for s in (8, 15)}
+                NewPage.scroll_to_memory(tab)
+                m_data, _ = NewPage.next_latency(tab, args.clicks)
+                rows.append(("Next → data updated p50 / p95, player, memory in view",
+                             f"{pct(m_data, 50):.1f} / {pct(m_data, 95):.1f} ms", str(length)))
                 rows.append(("Play 8 / 15 steps/s → steps drawn per s, player, grid in view",
                              f"{fps[8]:.1f} / {fps[15]:.1f}", str(length)))
                 rows.append(("Play 8 / 15 steps/s → steps drawn per s, player, heads in view",

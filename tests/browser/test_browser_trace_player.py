@@ -53,14 +53,14 @@ READ_BACK_JS = """() => {
             yrange: gd.layout.yaxis?.range ?? null,
         };
         const box = gd.parentElement;
-        if (box.querySelector(".stage-overlay")) {  // the stage figure: outlines and separators over it
-            out.figures[gd.dataset.figure].shapes = [...box.querySelectorAll("rect.stage-outline")]
+        if (box.querySelector(".layer-picture")) {  // drawn in layers: outlines and axes over the plot
+            out.figures[gd.dataset.figure].shapes = [...box.querySelectorAll("rect.layer-outline")]
                 .filter((r) => r.style.display !== "none")
                 .map((r) => ({xref: r.dataset.xref, x0: Number(r.dataset.x0), x1: Number(r.dataset.x1),
                               y0: Number(r.dataset.y0), y1: Number(r.dataset.y1), visible: true}));
-            out.figures[gd.dataset.figure].staleImages = box.querySelectorAll(".stage-overlay image").length;
-            out.figures[gd.dataset.figure].separators = box.querySelectorAll(".stage-overlay .shapelayer path").length;
-            out.figures[gd.dataset.figure].tickLabels = [...box.querySelectorAll(".stage-overlay .ytick text")]
+            out.figures[gd.dataset.figure].staleImages = box.querySelectorAll(".layer-picture image").length;
+            out.figures[gd.dataset.figure].separators = box.querySelectorAll(".layer-picture .shapelayer path").length;
+            out.figures[gd.dataset.figure].tickLabels = [...box.querySelectorAll(".layer-picture .ytick text")]
                 .map((e) => e.textContent);
         }
     }
@@ -345,7 +345,7 @@ def test_reduced_motion_plays_slowly(browser, console, app_url):
 OUTLINED_CELLS_JS = """() => {
     const box = document.querySelector('[data-figure-box="stages"]');
     const gd = box.querySelector("[data-figure]");
-    return {colorscale: gd.data[0].colorscale, cells: [...box.querySelectorAll("rect.stage-outline")]
+    return {colorscale: gd.data[0].colorscale, cells: [...box.querySelectorAll("rect.layer-outline")]
         .filter((r) => r.style.display !== "none").map((r) => {
             const b = r.getBoundingClientRect();
             const trace = r.dataset.xref === "x" ? 0 : 1;

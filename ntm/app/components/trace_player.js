@@ -267,20 +267,20 @@ class Figure {
 const AXIS_NAME = (ref) => ref.replace(/^([xy])(\d*)$/, "$1axis$2"); // "x2" -> "xaxis2"
 
 /**
- * Every head's w(t-1) and four stages as columns over the rows on show (one subplot per head),
- * drawn for speed. Plotly renders the builder's figure once (axes, titles and the stage
- * separators, no outlines); a copy of that drawing stays over the plot as a static picture, and
- * the plot itself becomes the heatmaps alone, on hidden axes with the same margins. A step then
- * restyles the heatmaps' z only: Plotly redraws no axis (85 category ticks each) and no shape,
- * which took most of a step. The argmax outlines are SVG rectangles over it all, moved by their
- * attributes. The camera button exports the builder's whole figure at the cursor.
+ * A heatmap figure drawn in two layers, for speed. Plotly renders the builder's figure once
+ * (axes, titles and the shapes that never move); a copy of that drawing stays over the plot as
+ * a static picture, and the plot itself keeps only the data, on axes that draw nothing, with the
+ * same margins. A step restyles the data alone (Plotly redraws no axis, e.g. 85 category ticks,
+ * and no shape, which took most of a step), and moves the outlines: SVG rectangles over the
+ * plot, under its hover labels. The camera button exports the builder's whole figure at the
+ * cursor. Subclasses say what changes: staticShapes, outlineSpecs and frame(t).
  */
-class StageFigure extends Figure {
+class LayeredFigure extends Figure {
   async draw(Plotly, config, tmpl, t) {
     this.Plotly = Plotly;
     this.full = resolveArrays(this.spec.figure, this.player.arrays);
     this.full.layout.template = tmpl;
-    this.separators = (this.full.layout.shapes ?? []).filter((shape) => shape.type === "line");
+    this.pictureShapes = this.staticShapes(this.full.layout.shapes ?? []);
     this.config = {
       ...config,
       toImageButtonOptions: { ...config.toImageButtonOptions },
@@ -290,9 +290,9 @@ class StageFigure extends Figure {
         click: () => this.download(),
       }],
     };
-    this.overlay = el("div", { class: "stage-overlay", "aria-hidden": "true" });
+    this.overlay = el("div", { class: "layer-picture", "aria-hidden": "true" });
     this.outlines = document.createElementNS(SVG_NS, "svg");
-    this.outlines.setAttribute("class", "stage-outlines");
+    this.outlines.setAttribute("class", "layer-outlines");
     this.outlines.setAttribute("aria-hidden", "true");
     await this.render(Math.max(200, Math.floor(this.div.getBoundingClientRect().width)));
     this.drawn = true;
@@ -304,66 +304,96 @@ class StageFigure extends Figure {
   async render(width) {
     const P = this.Plotly;
     this.width = width;
-    const layout = { ...this.full.layout, width, autosize: false, shapes: this.separators };
+    const layout = { ...this.full.layout, width, autosize: false, shapes: this.pictureShapes };
     await P.newPlot(this.div, this.full.data, layout, this.config);
     const full = this.div._fullLayout;
-    const pictures = [...this.div.querySelectorAll("svg.main-svg")].slice(0, 2).map((svg) => {
-      const copy = svg.cloneNode(true);
-      // Not the data (every trace layer is an .mlayer: the heatmaps' images), nor the
-      // backgrounds, hover and drag layers: only what never changes with the step.
-      copy.querySelectorAll(".bglayer, .mlayer, .plot, .hoverlayer, .draglayer, .zoomlayer, rect.bg, defs")
-        .forEach((node) => node.remove());
-      copy.querySelectorAll("[clip-path]").forEach((node) => node.removeAttribute("clip-path"));
-      copy.style.background = "none"; // Plotly paints the paper colour on its first svg
-      return copy;
-    });
-    this.overlay.replaceChildren(...pictures);
-    // Each head's plot area in pixels, for the outlines.
-    const rows = this.full.data[0].z.length;
-    this.areas = this.spec.panels.map(({ xref, yref }) => {
-      const xa = full[AXIS_NAME(xref)];
-      const ya = full[AXIS_NAME(yref)];
-      return { left: xa._offset, cell: xa._length / STAGE_COLUMNS, top: ya._offset, row: ya._length / rows };
-    });
+    this.overlay.replaceChildren(...[...this.div.querySelectorAll("svg.main-svg")].slice(0, 2).map(picture));
+    // Every axis the traces use: where it lies (px) and its range, for the outlines.
+    const names = new Set(this.full.data.flatMap((tr) => [AXIS_NAME(tr.xaxis ?? "x"), AXIS_NAME(tr.yaxis ?? "y")]));
+    this.axes = {};
+    for (const name of names) {
+      const ax = full[name];
+      this.axes[name] = { offset: ax._offset, length: ax._length, range: [...ax.range], categories: ax.type === "category" ? ax._categories.map(String) : null };
+    }
+    const frames = Object.entries(full._plots ?? {}).map(([, plot]) => this.frameRect(plot, layout.plot_bgcolor));
+    // Outlines are clipped to their subplot, as Plotly clips shapes.
+    const clips = new Map();
+    const defs = document.createElementNS(SVG_NS, "defs");
+    const clipOf = (xref, yref) => {
+      const key = `${xref}${yref}`;
+      if (!clips.has(key)) {
+        const x = this.axes[AXIS_NAME(xref)];
+        const y = this.axes[AXIS_NAME(yref)];
+        const id = `ntm-tp-clip-${++uid}`;
+        const clip = document.createElementNS(SVG_NS, "clipPath");
+        clip.setAttribute("id", id);
+        clip.append(svgRect({ x: x.offset, y: y.offset, width: x.length, height: y.length }));
+        defs.append(clip);
+        clips.set(key, `url(#${id})`);
+      }
+      return clips.get(key);
+    };
+    this.outlineRects = this.outlineSpecs().map(({ xref, yref, width: w }) => svgRect({
+      class: "layer-outline", "data-xref": xref, "data-yref": yref, fill: "none",
+      stroke: this.player.colors.argmax, "stroke-width": w, "clip-path": clipOf(xref, yref),
+    }));
     this.outlines.setAttribute("width", width);
     this.outlines.setAttribute("height", full.height);
-    // Each plot area framed in the plot's background colour (the builder's heatmap leaves a thin
-    // edge of it), then the outlines, drawn over the frames.
-    const frames = this.areas.map((area) => svgRect({
-      x: area.left + 0.75, y: area.top + 0.75, width: area.cell * STAGE_COLUMNS - 1.5,
-      height: area.row * rows - 1.5, fill: "none", stroke: layout.plot_bgcolor ?? "#d5d5d5", "stroke-width": 1.5,
-    }));
-    this.outlineRects = this.spec.panels.flatMap(({ xref, yref }) => Array.from({ length: STAGE_COLUMNS }, () => svgRect({
-      class: "stage-outline", "data-xref": xref, "data-yref": yref, fill: "none",
-      stroke: this.player.colors.argmax, "stroke-width": 3,
-    })));
-    this.outlines.replaceChildren(...frames, ...this.outlineRects);
-    const { l, r, t, b } = full._size;
-    // Axes that draw nothing (no ticks, labels, lines or title), but keep the plot's background,
-    // which shows between the rows (ygap) and round the heatmap; hidden axes would drop it.
-    const hidden = (range) => ({
-      type: "linear", autorange: false, range, fixedrange: true, automargin: false, tickmode: "array",
-      tickvals: [], showticklabels: false, ticks: "", showline: false, showgrid: false, zeroline: false,
-      title: { text: "" },
-    });
-    const fast = { ...layout, shapes: [], margin: { l, r, t, b, pad: 0, autoexpand: false } };
-    for (const { xref, yref } of this.spec.panels) {
-      fast[AXIS_NAME(xref)] = { ...layout[AXIS_NAME(xref)], ...hidden([-0.5, STAGE_COLUMNS - 0.5]) };
-      fast[AXIS_NAME(yref)] = { ...layout[AXIS_NAME(yref)], ...hidden([rows - 0.5, -0.5]) };
-    }
-    const data = this.full.data.map((trace) => ({
-      ...trace,
-      x: trace.x.map((_, c) => c),
-      y: trace.y.map((_, i) => i),
-      text: trace.y.map((label) => trace.x.map(() => label)),
-      customdata: trace.y.map(() => trace.x),
-      hovertemplate: trace.hovertemplate.replace("%{x}", "%{customdata}").replace("%{y}", "%{text}"),
-    }));
-    await P.react(this.div, data, fast, this.config);
+    this.outlines.replaceChildren(defs, ...frames.filter(Boolean), ...this.outlineRects);
+    await P.react(this.div, this.fastData(), this.fastLayout(layout, full._size), this.config);
     // Over the plot, under the mode bar and the hover labels.
     const container = this.div.querySelector(".svg-container");
     container.insertBefore(this.outlines, container.querySelector(".modebar-container"));
     container.insertBefore(this.overlay, this.outlines);
+  }
+
+  /** The builder's heatmaps leave a thin edge of the plot's background round the data: the
+   *  fast plot's fill the whole area, so the edge is drawn here. */
+  frameRect(plot, colour) {
+    const x = this.axes[AXIS_NAME(plot.xaxis._id)];
+    const y = this.axes[AXIS_NAME(plot.yaxis._id)];
+    if (!x || !y || !colour || /^(white|#fff(fff)?)$/i.test(colour)) return null;
+    return svgRect({
+      x: x.offset + 0.75, y: y.offset + 0.75, width: x.length - 1.5, height: y.length - 1.5,
+      fill: "none", stroke: colour, "stroke-width": 1.5,
+    });
+  }
+
+  /** Axes that draw nothing (no ticks, labels, lines or titles) but keep the plot's background,
+   *  which shows between gapped cells; hidden axes would drop it. Same margins, same ranges. */
+  fastLayout(layout, size) {
+    const fast = { ...layout, shapes: [], annotations: [], margin: { l: size.l, r: size.r, t: size.t, b: size.b, pad: 0, autoexpand: false } };
+    for (const [name, ax] of Object.entries(this.axes)) {
+      fast[name] = {
+        ...layout[name], type: "linear", autorange: false, range: ax.range, fixedrange: true, automargin: false,
+        tickmode: "array", tickvals: [], showticklabels: false, ticks: "", showline: false, showgrid: false,
+        zeroline: false, title: { text: "" },
+      };
+    }
+    fast.title = { text: "" };
+    return fast;
+  }
+
+  /** The traces on numeric axes: a category becomes its index, and the hover keeps its label. */
+  fastData() {
+    return this.full.data.map((trace) => {
+      const xs = this.axes[AXIS_NAME(trace.xaxis ?? "x")].categories;
+      const ys = this.axes[AXIS_NAME(trace.yaxis ?? "y")].categories;
+      const out = { ...trace };
+      let hover = trace.hovertemplate ?? "";
+      if (xs && trace.x) {
+        out.x = Array.from(trace.x, (v) => xs.indexOf(String(v)));
+        out.customdata = Array.from(trace.z, () => Array.from(trace.x, String));
+        hover = hover.replaceAll("%{x}", "%{customdata}");
+      }
+      if (ys && trace.y) {
+        out.y = Array.from(trace.y, (v) => ys.indexOf(String(v)));
+        out.text = Array.from(trace.y, (v) => Array.from(trace.z[0], () => String(v)));
+        hover = hover.replaceAll("%{y}", "%{text}");
+      }
+      out.hovertemplate = hover;
+      return out;
+    });
   }
 
   resize(width) {
@@ -374,10 +404,75 @@ class StageFigure extends Figure {
     });
   }
 
-  /** The stages at step t: each head's heatmap z, and its argmax rows in view (-1: none). */
+  /** Pixels of the data box [x0, x1] × [y0, y1] on axes xref / yref. */
+  place(rect, [x0, x1, y0, y1]) {
+    const x = this.axes[AXIS_NAME(rect.dataset.xref)];
+    const y = this.axes[AXIS_NAME(rect.dataset.yref)];
+    const px = (v) => x.offset + ((v - x.range[0]) / (x.range[1] - x.range[0])) * x.length;
+    const py = (v) => y.offset + ((y.range[1] - v) / (y.range[1] - y.range[0])) * y.length;
+    const [left, right] = [px(x0), px(x1)].sort((a, b) => a - b);
+    const [top, bottom] = [py(y0), py(y1)].sort((a, b) => a - b);
+    rect.setAttribute("x", left);
+    rect.setAttribute("y", top);
+    rect.setAttribute("width", right - left);
+    rect.setAttribute("height", bottom - top);
+    Object.assign(rect.dataset, { x0, x1, y0, y1 });
+  }
+
+  update(t) {
+    const { restyle, traces, boxes } = this.frame(t);
+    this.Plotly.restyle(this.div, restyle, traces);
+    this.outlineRects.forEach((rect, i) => {
+      rect.style.display = boxes[i] ? "" : "none";
+      if (boxes[i]) this.place(rect, boxes[i]);
+    });
+  }
+
+  /** The PNG of the camera button: the builder's figure with this step's data and outlines. */
+  download() {
+    const { restyle, traces, boxes } = this.frame(this.t);
+    const data = this.full.data.map((trace) => ({ ...trace }));
+    for (const [key, values] of Object.entries(restyle)) traces.forEach((k, i) => { data[k][key] = values[i]; });
+    const shapes = [...this.pictureShapes];
+    this.outlineSpecs().forEach(({ xref, yref, width }, i) => {
+      if (boxes[i]) shapes.push(this.player.outline(...boxes[i], width, xref, yref));
+    });
+    const options = this.div._context.toImageButtonOptions;
+    const { width, height } = this.div._fullLayout;
+    return this.Plotly.downloadImage(
+      { data, layout: { ...this.full.layout, width, height, shapes } },
+      { format: "png", scale: 2, width, height, filename: options.filename ?? `ntm_${this.spec.id}` },
+    );
+  }
+}
+
+/** A copy of one of Plotly's svg layers without the data (every trace layer is an .mlayer),
+ *  the backgrounds, the hover and drag layers, or the colour bars (their range moves). */
+function picture(svg) {
+  const copy = svg.cloneNode(true);
+  copy.querySelectorAll(".bglayer, .mlayer, .plot, .hoverlayer, .draglayer, .zoomlayer, .colorbar, rect.bg, defs")
+    .forEach((node) => node.remove());
+  copy.querySelectorAll("[clip-path]").forEach((node) => node.removeAttribute("clip-path"));
+  copy.style.background = "none"; // Plotly paints the paper colour on its first svg
+  return copy;
+}
+
+/** Every head's w(t-1) and four stages as columns over the rows on show (one subplot per head,
+ *  its heatmap trace panel.trace), the argmax of each stage outlined. */
+class StageFigure extends LayeredFigure {
+  staticShapes(shapes) {
+    return shapes.filter((shape) => shape.type === "line"); // the stage separators
+  }
+
+  outlineSpecs() {
+    return this.spec.panels.flatMap(({ xref, yref }) => Array.from({ length: STAGE_COLUMNS }, () => ({ xref, yref, width: 3 })));
+  }
+
   frame(t) {
     const a = this.player.arrays;
-    return this.spec.panels.map(({ head, index }) => {
+    const zs = [];
+    const boxes = [];
+    for (const { head, index } of this.spec.panels) {
       const previous = t > 0 ? at(a[`${head}.weights`], t - 1, index) : at(a[`${head}.previous0`], index);
       const columns = [previous, at(a[`${head}.content`], t, index), at(a[`${head}.gated`], t, index),
         at(a[`${head}.shifted`], t, index), at(a[`${head}.weights`], t, index)];
@@ -387,46 +482,42 @@ class StageFigure extends Figure {
         for (let s = 0; s < STAGE_COLUMNS; s++) row[s] = columns[s][i];
         z[i] = row;
       }
-      return { z, peaks: at(a[`${head}.argmax`], t, index) };
-    });
+      zs.push(z);
+      at(a[`${head}.argmax`], t, index).forEach((i, s) => boxes.push(i >= 0 ? [s - 0.5, s + 0.5, i - 0.5, i + 0.5] : null));
+    }
+    return { restyle: { z: zs }, traces: this.spec.panels.map((panel) => panel.trace), boxes };
+  }
+}
+
+/** Memory after the write and the change, each on its own symmetric range (the change's colour
+ *  bar stays live); the row the write head weighs most outlined in both. */
+class MemoryFigure extends LayeredFigure {
+  staticShapes() {
+    return []; // its one shape, the written row, moves
   }
 
-  update(t) {
-    const frame = this.frame(t);
-    this.Plotly.restyle(this.div, { z: frame.map((f) => f.z) }, this.spec.panels.map((panel) => panel.trace));
-    const rects = this.outlineRects;
-    frame.forEach(({ peaks }, k) => {
-      const area = this.areas[k];
-      for (let s = 0; s < STAGE_COLUMNS; s++) {
-        const rect = rects[k * STAGE_COLUMNS + s];
-        const i = peaks[s];
-        rect.style.display = i >= 0 ? "" : "none";
-        if (i < 0) continue;
-        rect.setAttribute("x", area.left + s * area.cell);
-        rect.setAttribute("y", area.top + i * area.row);
-        rect.setAttribute("width", area.cell);
-        rect.setAttribute("height", area.row);
-        Object.assign(rect.dataset, { x0: s - 0.5, x1: s + 0.5, y0: i - 0.5, y1: i + 0.5 });
-      }
-    });
+  outlineSpecs() {
+    return this.memoryAxes.map((xref) => ({ xref, yref: "y", width: 2.5 }));
   }
 
-  /** The PNG of the camera button: the builder's figure with this step's data and outlines. */
-  download() {
-    const frame = this.frame(this.t);
-    const shapes = [...this.separators];
-    this.spec.panels.forEach(({ xref, yref }, k) => {
-      frame[k].peaks.forEach((i, s) => {
-        if (i >= 0) shapes.push(this.player.outline(s - 0.5, s + 0.5, i - 0.5, i + 0.5, 3, xref, yref));
-      });
+  frame(t) {
+    const p = this.player;
+    const after = p.memoryAt(t);
+    const before = p.memoryAt(t - 1);
+    const change = after.map((row, i) => {
+      const d = new Float64Array(row.length);
+      for (let j = 0; j < row.length; j++) d[j] = row[j] - before[i][j];
+      return d;
     });
-    const data = this.full.data.map((trace, k) => ({ ...trace, z: frame[k].z }));
-    const options = this.div._context.toImageButtonOptions;
-    const { width, height } = this.div._fullLayout;
-    return this.Plotly.downloadImage(
-      { data, layout: { ...this.full.layout, width, height, shapes } },
-      { format: "png", scale: 2, width, height, filename: options.filename ?? "ntm_stages" },
-    );
+    const zmax = absMax(after, 1);
+    const dmax = absMax(change, 1e-6);
+    const written = at(p.arrays.writtenIndex, t)[0];
+    const box = written >= 0 ? [-0.5, p.columns - 0.5, written - 0.5, written + 0.5] : null;
+    return {
+      restyle: { z: [after, change], zmin: [-zmax, -dmax], zmax: [zmax, dmax] },
+      traces: [this.afterTrace, this.changeTrace],
+      boxes: this.memoryAxes.map(() => box),
+    };
   }
 }
 
@@ -463,35 +554,6 @@ const UPDATES = {
     let top = 0;
     for (const v of values) top = Math.max(top, v);
     fig.bars.update(values, null, Array.from(values, (v) => fixed(v)), [0, Math.max(0.5, top) * 1.3]);
-  },
-
-  /** Memory after the write and the change, each on its own symmetric range; the row the
-   *  write head weighs most outlined in both. */
-  memory(fig, t) {
-    const p = fig.player;
-    const after = p.memoryAt(t);
-    const before = p.memoryAt(t - 1);
-    const change = after.map((row, i) => {
-      const d = new Float64Array(row.length);
-      for (let j = 0; j < row.length; j++) d[j] = row[j] - before[i][j];
-      return d;
-    });
-    const zmax = absMax(after, 1);
-    const dmax = absMax(change, 1e-6);
-    const { afterTrace, changeTrace } = fig;
-    const written = at(p.arrays.writtenIndex, t)[0];
-    const shapes = [];
-    if (written >= 0) {
-      for (const ref of fig.memoryAxes) {
-        shapes.push(p.outline(-0.5, p.columns - 0.5, written - 0.5, written + 0.5, 2.5, ref, "y"));
-      }
-    }
-    fig.Plotly.update(
-      fig.div,
-      { z: [after, change], zmin: [-zmax, -dmax], zmax: [zmax, dmax] },
-      { shapes },
-      [afterTrace, changeTrace],
-    );
   },
 };
 
@@ -637,7 +699,8 @@ class TracePlayer {
     this.heading = el("h4", { class: "heading" });
     this.live = el("p", { class: "sr-only", "aria-live": "polite" });
 
-    this.figures = h.figures.map((spec) => (spec.kind === "stages" ? new StageFigure(this, spec) : new Figure(this, spec)));
+    const kinds = { stages: StageFigure, memory: MemoryFigure };
+    this.figures = h.figures.map((spec) => new (kinds[spec.kind] ?? Figure)(this, spec));
     const fig = (id) => this.figures.find((f) => f.spec.id === id)?.box ?? null;
 
     // Right of the grid: the narration with its "go to step" buttons, and this step's bits.
