@@ -407,6 +407,7 @@ class Panel {
     this.keysHeld = new Set();
     this.pointerHeld = false;
     this.drawQueued = false;
+    this.frameBusy = false; // a frame has drawn (schedule)
     this.colorscale = FALLBACK_COLORSCALE;
     this.colours = colourTable(FALLBACK_COLORSCALE);
     this.channel = "playground";
@@ -1242,13 +1243,24 @@ class Panel {
 
   // ---- drawing ---------------------------------------------------------------------------
 
-  /** Redraw on the next animation frame, at most once per frame. */
+  /**
+   * Redraw at most once per animation frame: at once when this frame has not drawn yet (the
+   * input's own event draws it, rather than waiting up to a frame for requestAnimationFrame),
+   * otherwise once more at the next frame, with the latest controls.
+   */
   schedule() {
-    if (this.drawQueued) return;
-    this.drawQueued = true;
+    if (this.frameBusy) {
+      this.drawQueued = true;
+      return;
+    }
+    this.frameBusy = true;
+    this.draw();
     requestAnimationFrame(() => {
-      this.drawQueued = false;
-      this.draw();
+      this.frameBusy = false;
+      if (this.drawQueued) {
+        this.drawQueued = false;
+        this.schedule();
+      }
     });
   }
 
