@@ -259,11 +259,13 @@ def test_shipped_checkpoints_give_the_same_output(path):
     """In float64 the two engines agree to rounding (1e-9). In float32 neither is exact: the
     model's own dynamics amplify rounding (the fine-tuned recall model: about 5e-5 in its
     logits after 21 steps, in either engine), so there the fast engine must be as close to the
-    float64 truth as the reference engine is, and give the same bits."""
+    float64 truth as the reference engine is, and give the same bits. The worst error over 32
+    sequences is compared: on a single sequence either engine's rounding can be the luckier one
+    (measured ratios 0.2 to 2.1 over 8 sequences of each model), over 32 the two are alike."""
     model = load_model(path)
     if model.model_type == "ntm":
         torch.manual_seed(0)
-        x = torch.rand(21, 2, model.config.input_size).round()
+        x = torch.rand(21, 32, model.config.input_size).round()
         fast, reference = _both_engines(model, x)
         fast64, exact = _both_engines(model.double(), x.double())
         torch.testing.assert_close(fast64, exact, atol=1e-9, rtol=0)
