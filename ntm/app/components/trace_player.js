@@ -291,9 +291,7 @@ class LayeredFigure extends Figure {
       }],
     };
     this.overlay = el("div", { class: "layer-picture", "aria-hidden": "true" });
-    this.outlines = document.createElementNS(SVG_NS, "svg");
-    this.outlines.setAttribute("class", "layer-outlines");
-    this.outlines.setAttribute("aria-hidden", "true");
+    this.outlines = svgEl("svg", { class: "layer-outlines", "aria-hidden": "true" });
     await this.render(Math.max(200, Math.floor(this.div.getBoundingClientRect().width)));
     this.drawn = true;
     this.t = null;
@@ -315,36 +313,40 @@ class LayeredFigure extends Figure {
       const ax = full[name];
       this.axes[name] = { offset: ax._offset, length: ax._length, range: [...ax.range], categories: ax.type === "category" ? ax._categories.map(String) : null };
     }
-    const frames = Object.entries(full._plots ?? {}).map(([, plot]) => this.frameRect(plot, layout.plot_bgcolor));
-    // Outlines are clipped to their subplot, as Plotly clips shapes.
+    this.drawOutlineLayer(width, full, layout.plot_bgcolor);
+    await P.react(this.div, this.fastData(), this.fastLayout(layout, full._size), this.config);
+    // Over the plot, under the mode bar and the hover labels.
+    const container = this.div.querySelector(".svg-container");
+    container.insertBefore(this.outlines, container.querySelector(".modebar-container"));
+    container.insertBefore(this.overlay, this.outlines);
+  }
+
+  /** The SVG over the plot: each subplot's frame, then the outlines (moved by update), each
+   *  clipped to its subplot as Plotly clips shapes. */
+  drawOutlineLayer(width, full, background) {
+    const frames = Object.values(full._plots ?? {}).map((plot) => this.frameRect(plot, background));
     const clips = new Map();
-    const defs = document.createElementNS(SVG_NS, "defs");
+    const defs = svgEl("defs");
     const clipOf = (xref, yref) => {
       const key = `${xref}${yref}`;
       if (!clips.has(key)) {
         const x = this.axes[AXIS_NAME(xref)];
         const y = this.axes[AXIS_NAME(yref)];
         const id = `ntm-tp-clip-${++uid}`;
-        const clip = document.createElementNS(SVG_NS, "clipPath");
-        clip.setAttribute("id", id);
-        clip.append(svgRect({ x: x.offset, y: y.offset, width: x.length, height: y.length }));
+        const clip = svgEl("clipPath", { id });
+        clip.append(svgEl("rect", { x: x.offset, y: y.offset, width: x.length, height: y.length }));
         defs.append(clip);
         clips.set(key, `url(#${id})`);
       }
       return clips.get(key);
     };
-    this.outlineRects = this.outlineSpecs().map(({ xref, yref, width: w }) => svgRect({
+    this.outlineRects = this.outlineSpecs().map(({ xref, yref, width: w }) => svgEl("rect", {
       class: "layer-outline", "data-xref": xref, "data-yref": yref, fill: "none",
       stroke: this.player.colors.argmax, "stroke-width": w, "clip-path": clipOf(xref, yref),
     }));
     this.outlines.setAttribute("width", width);
     this.outlines.setAttribute("height", full.height);
     this.outlines.replaceChildren(defs, ...frames.filter(Boolean), ...this.outlineRects);
-    await P.react(this.div, this.fastData(), this.fastLayout(layout, full._size), this.config);
-    // Over the plot, under the mode bar and the hover labels.
-    const container = this.div.querySelector(".svg-container");
-    container.insertBefore(this.outlines, container.querySelector(".modebar-container"));
-    container.insertBefore(this.overlay, this.outlines);
   }
 
   /** The builder's heatmaps leave a thin edge of the plot's background round the data: the
@@ -353,7 +355,7 @@ class LayeredFigure extends Figure {
     const x = this.axes[AXIS_NAME(plot.xaxis._id)];
     const y = this.axes[AXIS_NAME(plot.yaxis._id)];
     if (!x || !y || !colour || /^(white|#fff(fff)?)$/i.test(colour)) return null;
-    return svgRect({
+    return svgEl("rect", {
       x: x.offset + 0.75, y: y.offset + 0.75, width: x.length - 1.5, height: y.length - 1.5,
       fill: "none", stroke: colour, "stroke-width": 1.5,
     });
@@ -492,6 +494,14 @@ class StageFigure extends LayeredFigure {
 /** Memory after the write and the change, each on its own symmetric range (the change's colour
  *  bar stays live); the row the write head weighs most outlined in both. */
 class MemoryFigure extends LayeredFigure {
+  draw(Plotly, config, tmpl, t) {
+    const names = this.spec.figure.data.map((d) => d.name);
+    this.afterTrace = names.indexOf("after");
+    this.changeTrace = names.indexOf("change");
+    this.memoryAxes = [this.afterTrace, this.changeTrace].map((i) => this.spec.figure.data[i].xaxis || "x");
+    return super.draw(Plotly, config, tmpl, t);
+  }
+
   staticShapes() {
     return []; // its one shape, the written row, moves
   }
@@ -519,12 +529,6 @@ class MemoryFigure extends LayeredFigure {
       boxes: this.memoryAxes.map(() => box),
     };
   }
-}
-
-function svgRect(attrs) {
-  const rect = document.createElementNS(SVG_NS, "rect");
-  for (const [k, v] of Object.entries(attrs)) rect.setAttribute(k, v);
-  return rect;
 }
 
 const UPDATES = {
@@ -798,12 +802,6 @@ class TracePlayer {
     const config = { displaylogo: false, showSendToCloud: false, responsive: false, toImageButtonOptions: { format: "png", scale: 2 } };
     for (const f of this.figures) {
       if (this.id !== id) return; // a newer episode arrived meanwhile
-      if (f.kind === "memory") {
-        const names = f.spec.figure.data.map((d) => d.name);
-        f.afterTrace = names.indexOf("after");
-        f.changeTrace = names.indexOf("change");
-        f.memoryAxes = [f.afterTrace, f.changeTrace].map((i) => f.spec.figure.data[i].xaxis || "x");
-      }
       await f.draw(Plotly, config, tmpl, this.t);
       this.resizer.observe(f.div);
       this.visibility.observe(f.box);
