@@ -262,6 +262,43 @@ def test_hover_shows_the_exact_value(session):
     assert len(s.sent) == sent  # hovering sends nothing
 
 
+#: Each outline's box on screen (the argmax rectangles in stage order, then any guesses), and
+#: whether they lie between Plotly.js's plot and its hover labels.
+OUTLINES_JS = """root => {
+    const svg = root.querySelector(".stage-outlines");
+    const box = r => { const b = r.getBoundingClientRect();
+        return {x: b.x, y: b.y, width: b.width, height: b.height, shown: r.getAttribute("visibility") !== "hidden"}; };
+    const layers = [...svg.parentNode.children];
+    const at = sel => layers.findIndex(c => c.querySelector(sel) !== null);
+    const me = layers.indexOf(svg);
+    return {argmax: [...svg.querySelectorAll("rect.argmax-outline")].map(box),
+            underHover: me < at(".hoverlayer"), overPlot: at(".heatmaplayer") >= 0 && at(".heatmaplayer") < me};
+}"""
+
+
+def test_outlines_mark_each_stages_largest_weight(session):
+    """Each stage's outline lies round its largest weight's cell, inside the stage's column, over
+    the heatmap and under the hover labels; it follows when a control moves."""
+    s = session
+    for move in range(2):
+        outlines = s.page.locator(".ntm-ap-root").first.evaluate(OUTLINES_JS)
+        assert outlines["underHover"] and outlines["overPlot"], outlines
+        assert len(outlines["argmax"]) == len(STAGES)
+        for stage, rect in zip(STAGES, outlines["argmax"], strict=True):
+            w = s.weights(stage)
+            row = max(range(len(w)), key=w.__getitem__)
+            box = s.stage(stage).bounding_box()
+            cell = (box["height"] - 8) / len(w)
+            centre_y = box["y"] + 4 + (row + 0.5) * cell
+            assert rect["shown"], stage
+            assert abs(rect["y"] + rect["height"] / 2 - centre_y) < cell / 4, (stage, row, rect)
+            assert rect["height"] <= cell + 3 and rect["x"] >= box["x"] - 3
+            assert rect["x"] + rect["width"] <= box["x"] + box["width"] + 3, (stage, rect, box)
+        if move == 0:  # one step on: the previous focus is the last result, the outlines move
+            s.page.locator("button[data-control=apply]").click()
+            s.settle()
+
+
 def test_large_memory_and_screenshot(page, panel_url):
     s = Session(page, panel_url, "N=128&M=20&seed=3")
     for stage in STAGES:

@@ -574,6 +574,7 @@ class Panel {
     this.rowNumbers = el("div", { class: "row-numbers" });
     this.figure = el("div", { class: "plotly-figure" });
     this.overlay = svgEl("svg", { class: "figure-overlay" });
+    this.outlineSvg = svgEl("svg", { class: "stage-outlines" });
     this.cellValues = el("div", { class: "cell-values" });
     grid.append(el("div", { class: "stage-figure", "aria-hidden": "true" }, [
       this.rowNumbers, this.figure, this.overlay, this.cellValues,
@@ -635,15 +636,17 @@ class Panel {
     });
     const k = cols.length;
     const pitch = (k > 1 && (cols[k - 1][0] - cols[0][0]) / (k - 1)) || cols[0][1] - cols[0][0] + 16;
-    return { width, cols, pitch };
+    return { width, cols, pitch, centre0: (cols[0][0] + cols[0][1]) / 2 };
   }
 
   /**
    * The figure, built once per N and per width (never per frame): one heatmap holds the five
-   * stages as its five columns (N × 5, evenly spaced, so Plotly.js paints it as a 5 × N image)
-   * and one outline trace a rectangle per stage. A frame restyles z and the outline's y, in one
-   * call. What never changes is drawn over it once (drawOverlay); the row numbers and the values
-   * written in the cells (N ≤ 32) are HTML over the figure.
+   * stages as its five columns (N × 5, evenly spaced, so Plotly.js paints it as a 5 × N image).
+   * Its axes are categories, the stages' symbols and the rows' names, so the hover label names
+   * both with no per-cell text to reprocess on each restyle. A frame restyles z alone and moves
+   * the outlines, SVG rectangles between the plot and the hover labels (placeOutlines). What
+   * never changes is drawn over it once (drawOverlay); the row numbers and the values written
+   * in the cells (N ≤ 32) are HTML over the figure.
    */
   plotFigure() {
     const n = this.n;
@@ -657,20 +660,15 @@ class Panel {
     const first = this.frameData();
     const heat = {
       type: "heatmap", z: first ? first.z : rows.map(() => this.shown.map(() => 0)),
-      x0: (geo.cols[0][0] + geo.cols[0][1]) / 2, dx: geo.pitch, y0: 0, dy: 1,
+      x: this.shown.map((stage) => stage.symbol), y: rows.map((i) => `row ${i}${this.label(i, " ")}`),
       zmin: 0, zmax: 1, zauto: false, colorscale: this.colorscale, showscale: false,
-      text: rows.map((i) => this.shown.map(() => `row ${i}${this.label(i, " ")}`)),
-      customdata: rows.map(() => this.shown.map((stage) => stage.symbol)),
-      hovertemplate: "%{text}<br>%{customdata} = %{z:.6g}<extra></extra>",
+      hovertemplate: "%{y}<br>%{x} = %{z:.6g}<extra></extra>",
     };
-    const outline = { x: [], y: [] };
-    const inset = cell >= 12 ? 2 : 1;
     this.layout.inset = cell >= 12 ? 2 : 0;
     const values = [];
-    for (const [x0, x1] of geo.cols) {
-      outline.x.push(x0 + inset, x1 - inset, x1 - inset, x0 + inset, x0 + inset, null);
-      // The values written in the cells: text over the figure (it does not take the pointer).
-      if (showText) {
+    if (showText) {
+      for (const [x0, x1] of geo.cols) {
+        // The values written in the cells: text over the figure (it does not take the pointer).
         for (let i = 0; i < n; i++) {
           values.push(el("span", {
             style: `left: ${x0}px; width: ${x1 - x0}px; top: ${PAD_Y + i * cell}px; `
@@ -681,24 +679,7 @@ class Panel {
     }
     this.cellValues.replaceChildren(...values);
     this.valueSpans = values;
-    outline.y = this.outlineYs(first ? first.best : this.shown.map(() => null));
-    const traces = [
-      heat,
-      {
-        type: "scatter", mode: "lines", ...outline, hoverinfo: "skip", showlegend: false,
-        cliponaxis: false, line: { color: this.argmaxColour, width: cell >= 12 ? 3 : 2 },
-      },
-    ];
-    // The guesses' outline only while there are guesses (a lesson's answer): every trace, even a
-    // hidden one, adds to each frame's restyle, and the playground has none.
-    this.guessTrace = this.guesses.length > 0;
-    if (this.guessTrace) {
-      traces.push({
-        type: "scatter", mode: "lines", ...this.guessOutline(geo), hoverinfo: "skip",
-        showlegend: false, cliponaxis: false,
-        line: { color: GUESS_COLOR, width: cell >= 12 ? 3 : 2, dash: "dot" },
-      });
-    }
+    this.drawOutlines(geo, first ? first.best : this.shown.map(() => null));
     this.drawOverlay(geo, n, cell, background);
     const layout = {
       width: geo.width,
@@ -712,8 +693,9 @@ class Panel {
       hoverlabel: { font: { size: 14 } },
       dragmode: false,
       // No axes to redraw per frame: the row numbers are HTML beside the figure.
-      xaxis: { visible: false, range: [0, geo.width], fixedrange: true },
-      yaxis: { visible: false, range: [n - 0.5, -0.5], fixedrange: true },
+      // In category units: column c is centred on its card, one pitch wide.
+      xaxis: { visible: false, type: "category", range: [-geo.centre0 / geo.pitch, (geo.width - geo.centre0) / geo.pitch], fixedrange: true },
+      yaxis: { visible: false, type: "category", range: [n - 0.5, -0.5], fixedrange: true },
     };
     this.rowNumbers.replaceChildren(...rows.filter((i) => i % step === 0).map((i) => el("span", {
       text: String(i), style: `top: ${PAD_Y + i * cell}px; height: ${cell}px; line-height: ${cell}px`,
@@ -721,10 +703,12 @@ class Panel {
     this.plotN = n;
     this.drawn = first ? first.stages : null;
     if (first && showText) this.writeValues(first.stages);
-    const done = this.Plotly.react(this.figure, traces, layout, {
+    const done = this.Plotly.react(this.figure, [heat], layout, {
       displayModeBar: false, responsive: false, scrollZoom: false, doubleClick: false,
       showAxisDragHandles: false,
     });
+    this.placeOutlines();
+    done.then(() => this.placeOutlines());
     this.plotted = true;
     this.draw();
     return done;
@@ -779,31 +763,55 @@ class Panel {
     }
   }
 
-  /** The outline trace's y: a rectangle round row best[c] in column c (nulls between; a
-   * column whose best is null gets no rectangle). */
-  outlineYs(best) {
-    const d = 0.5 - this.layout.inset / this.layout.cell;
-    const y = [];
-    for (const b of best) {
-      if (b === null) y.push(null, null, null, null, null, null);
-      else y.push(b - d, b - d, b + d, b + d, b - d, null);
-    }
-    return y;
-  }
-
-  /** The guesses' outline (trace 2): a rectangle just outside each guessed row's cell. */
-  guessOutline(geo) {
-    const x = [];
-    const y = [];
-    const d = 0.5 + 1 / this.layout.cell; // one pixel outside the cell
+  /**
+   * The outlines, SVG over the plot: one rectangle per stage round its largest weight (just
+   * inside the grid lines; moveOutlines places it each frame) and the guesses' dotted
+   * rectangles just outside their cells. Built once per figure and whenever the guesses change.
+   */
+  drawOutlines(geo, best) {
+    const { cell } = this.layout;
+    const width = cell >= 12 ? 3 : 2;
+    const inset = cell >= 12 ? 2 : 1;
+    this.outlineRects = geo.cols.map(([x0, x1]) => svgEl("rect", {
+      x: x0 + inset, width: Math.max(1, x1 - x0 - 2 * inset), height: Math.max(1, cell - 2 * this.layout.inset),
+      fill: "none", stroke: this.argmaxColour, "stroke-width": width, class: "argmax-outline",
+    }));
+    const guesses = [];
     for (const { stage, row } of this.guesses) {
       const c = this.shown.findIndex((s) => s.id === stage);
       if (c < 0 || !(row >= 0 && row < this.n)) continue;
       const [x0, x1] = geo.cols[c];
-      x.push(x0 - 1, x1 + 1, x1 + 1, x0 - 1, x0 - 1, null);
-      y.push(row - d, row - d, row + d, row + d, row - d, null);
+      guesses.push(svgEl("rect", {
+        x: x0 - 1, y: PAD_Y + row * cell - 1, width: x1 - x0 + 2, height: cell + 2, class: "guess-outline",
+        fill: "none", stroke: GUESS_COLOR, "stroke-width": width, "stroke-dasharray": `${width} ${width}`,
+      }));
     }
-    return { x, y };
+    this.outlineSvg.setAttribute("width", geo.width);
+    this.outlineSvg.setAttribute("height", this.layout.height);
+    this.outlineSvg.replaceChildren(...this.outlineRects, ...guesses);
+    this.moveOutlines(best);
+  }
+
+  /** Each stage's outline round row best[c] (none where best[c] is null). */
+  moveOutlines(best) {
+    const top = PAD_Y + this.layout.inset;
+    this.best = best;
+    this.outlineRects.forEach((rect, c) => {
+      const b = best[c];
+      rect.setAttribute("visibility", b === null || b === undefined ? "hidden" : "visible");
+      if (b !== null && b !== undefined) rect.setAttribute("y", top + b * this.layout.cell);
+    });
+  }
+
+  /** The outlines' SVG goes between Plotly.js's two layers: over the heatmap, under the hover
+   *  labels. A figure Plotly.js rebuilds loses that place, so each plot puts it back. */
+  placeOutlines() {
+    const container = this.figure.querySelector(".svg-container");
+    if (!container) return;
+    const above = container.querySelectorAll("svg.main-svg")[1] ?? null;
+    if (this.outlineSvg.parentNode !== container || this.outlineSvg.nextSibling !== above) {
+      container.insertBefore(this.outlineSvg, above);
+    }
   }
 
   /** Keep each column over its card when the page's width changes (rebuilt, not per frame). */
@@ -1081,14 +1089,8 @@ class Panel {
         const mine = guesses.filter((g) => g.stage === stage.id).map((g) => g.text);
         this.cards[stage.id].guess.textContent = mine.join("; ");
       }
-      if (this.plotted && this.guessTrace !== guesses.length > 0) this.plotFigure();
-      else if (this.plotted && this.guessTrace) this.Plotly.restyle(this.figure, this.guessUpdate(), [2]);
+      if (this.plotted && this.geo) this.drawOutlines(this.geo, this.best ?? this.shown.map(() => null));
     }
-  }
-
-  guessUpdate() {
-    const { x, y } = this.guessOutline(this.geo);
-    return { x: [x], y: [y] };
   }
 
   /** Show only the chosen stages' cards, side by side; the figure is rebuilt for them. */
@@ -1298,8 +1300,8 @@ class Panel {
     if (plotted && this.revealQueued) this.startReveal(data);
     // While the reveal runs, it alone draws the figure (its last frame is this one).
     if (plotted && !this.anim && !(this.drawn && stages.every((w, k) => sameArray(w, this.drawn[k])))) {
-      const update = { z: [z, undefined], y: [undefined, this.outlineYs(best)] };
-      this.Plotly.restyle(this.figure, update, [0, 1]);
+      this.Plotly.restyle(this.figure, { z: [z] }, [0]);
+      this.moveOutlines(best);
       if (this.layout.showText) this.writeValues(stages);
       this.drawn = stages;
     }
@@ -1398,7 +1400,8 @@ class Panel {
     });
     const z = new Array(this.n);
     for (let i = 0; i < this.n; i++) z[i] = stages.map((w) => w[i]);
-    this.Plotly.restyle(this.figure, { z: [z, undefined], y: [undefined, this.outlineYs(best)] }, [0, 1]);
+    this.Plotly.restyle(this.figure, { z: [z] }, [0]);
+    this.moveOutlines(best);
     if (this.layout.showText) this.writeValues(stages);
     this.drawn = null; // the last frame must redraw the true values
     this.root.dataset.revealStage = order[turn];
