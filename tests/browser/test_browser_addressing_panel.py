@@ -272,17 +272,22 @@ OUTLINES_JS = """root => {
     const at = sel => layers.findIndex(c => c.querySelector(sel) !== null);
     const me = layers.indexOf(svg);
     return {argmax: [...svg.querySelectorAll("rect.argmax-outline")].map(box),
-            underHover: me < at(".hoverlayer"), overPlot: at(".heatmaplayer") >= 0 && at(".heatmaplayer") < me};
+            underHover: me < at(".hoverlayer"), overPlot: at(".heatmaplayer") >= 0 && at(".heatmaplayer") < me,
+            // the grid and the values in the cells too: nothing covers a hover label
+            othersUnderHover: [".figure-overlay", ".cell-values"].map(
+                sel => layers.indexOf(root.querySelector(sel))).every(i => i > me && i < at(".hoverlayer"))};
 }"""
 
 
 def test_outlines_mark_each_stages_largest_weight(session):
     """Each stage's outline lies round its largest weight's cell, inside the stage's column, over
-    the heatmap and under the hover labels; it follows when a control moves."""
+    the heatmap and under the hover labels (as are the grid and the values in the cells); it
+    follows when a control moves."""
     s = session
     for move in range(2):
         outlines = s.page.locator(".ntm-ap-root").first.evaluate(OUTLINES_JS)
         assert outlines["underHover"] and outlines["overPlot"], outlines
+        assert outlines["othersUnderHover"], outlines
         assert len(outlines["argmax"]) == len(STAGES)
         for stage, rect in zip(STAGES, outlines["argmax"], strict=True):
             w = s.weights(stage)

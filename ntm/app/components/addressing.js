@@ -644,9 +644,9 @@ class Panel {
    * stages as its five columns (N × 5, evenly spaced, so Plotly.js paints it as a 5 × N image).
    * Its axes are categories, the stages' symbols and the rows' names, so the hover label names
    * both with no per-cell text to reprocess on each restyle. A frame restyles z alone and moves
-   * the outlines, SVG rectangles between the plot and the hover labels (placeOutlines). What
-   * never changes is drawn over it once (drawOverlay); the row numbers and the values written
-   * in the cells (N ≤ 32) are HTML over the figure.
+   * the outlines, SVG rectangles over the plot. What never changes is drawn over it once
+   * (drawOverlay), and the values written in the cells (N ≤ 32) are HTML over that; all of it
+   * lies under Plotly.js's hover labels (placeLayers). The row numbers are HTML beside it.
    */
   plotFigure() {
     const n = this.n;
@@ -707,8 +707,8 @@ class Panel {
       displayModeBar: false, responsive: false, scrollZoom: false, doubleClick: false,
       showAxisDragHandles: false,
     });
-    this.placeOutlines();
-    done.then(() => this.placeOutlines());
+    this.placeLayers();
+    done.then(() => this.placeLayers());
     this.plotted = true;
     this.draw();
     return done;
@@ -803,14 +803,18 @@ class Panel {
     });
   }
 
-  /** The outlines' SVG goes between Plotly.js's two layers: over the heatmap, under the hover
-   *  labels. A figure Plotly.js rebuilds loses that place, so each plot puts it back. */
-  placeOutlines() {
+  /** What is drawn over the heatmap -- the outlines, then the grid and the gaps between the
+   *  cards, then the values in the cells -- goes between Plotly.js's layers: over the plot,
+   *  under the hover labels, which nothing may cover. A figure Plotly.js rebuilds loses that
+   *  place, so each plot puts them back. */
+  placeLayers() {
     const container = this.figure.querySelector(".svg-container");
     if (!container) return;
     const above = container.querySelectorAll("svg.main-svg")[1] ?? null;
-    if (this.outlineSvg.parentNode !== container || this.outlineSvg.nextSibling !== above) {
-      container.insertBefore(this.outlineSvg, above);
+    const layers = [this.outlineSvg, this.overlay, this.cellValues];
+    if (layers.some((layer, i) => layer.parentNode !== container
+        || layer.nextSibling !== (layers[i + 1] ?? above))) {
+      for (const layer of layers) container.insertBefore(layer, above);
     }
   }
 
