@@ -23,11 +23,12 @@ MODELS = Path(__file__).resolve().parent.parent / "assets" / "models"
 #: (its card: 0 to L = 100 and 0.001 at 120 on 1,000 sequences; this sample of 200 finds one
 #: wrong bit at 120, 0.005; the issue's target, perfect at 120, is not met yet). Repeat copy and associative recall are
 #: held in range, where their cards claim under 0.1 bit errors per sequence, with some slack
-#: for 50 sequences. The LSTM baseline fits its training range (its card: at most 0.038 bit
-#: errors per sequence at any L <= 20) and fails beyond it (see the test below).
+#: for 50 sequences. The LSTM baseline fits its training range (its card: at most 0.013 bit
+#: errors per sequence at any L <= 20; this sample of 200 finds two wrong bits at L = 20, 0.01;
+#: the issue's target, perfect at L = 20, is not met yet) and fails beyond it (see the test below).
 EXPECTED = {
     "copy": ("ntm", "copy", [({"length": 50}, 200, 0.0), ({"length": 120}, 200, 0.02)]),
-    "copy-lstm": ("lstm", "copy", [({"length": 10}, 200, 0.0), ({"length": 20}, 200, 0.1)]),
+    "copy-lstm": ("lstm", "copy", [({"length": 10}, 200, 0.0), ({"length": 20}, 200, 0.05)]),
     "repeat-copy": ("ntm", "repeat-copy", [({"length": 8, "repeats": 7}, 50, 0.5)]),
     "associative-recall": ("ntm", "associative-recall",
                            [({"items": 6}, 200, 0.1), ({"items": 10}, 100, 5.0)]),
