@@ -99,6 +99,29 @@ def test_assets_ship_and_expose_the_pure_function():
     assert "https://" not in js and "@import" not in plotly_js.asset("addressing.css")
 
 
+def test_the_components_load_the_partial_bundle_only_at_the_packages_version(tmp_path):
+    """The vendored cartesian bundle is served while its banner's version is the one the plotly
+    package ships (the version the Python builders write for); any other version, or no
+    readable banner, falls back to the package's full build."""
+    from ntm.app import plotly_js as pj
+
+    vendored = pj.bundle_version(pj.VENDOR_FOLDER / pj.PARTIAL)
+    assert vendored is not None, "vendor/plotly-cartesian.min.js has no version banner"
+    assert vendored == pj.VERSION, (
+        f"the vendored Plotly.js is {vendored}, the plotly package ships {pj.VERSION}: copy "
+        "dist/plotly-cartesian.min.js of the npm package plotly.js@" + pj.VERSION + " into "
+        "ntm/app/vendor/ (until then the full build is served)")
+    assert pj.SCRIPT_FILE == pj.PARTIAL and pj.SCRIPT_PATH.endswith("/" + pj.PARTIAL)
+    assert pj.choose_script("4.1.1", "4.1.1") == (pj.VENDOR_FOLDER, pj.PARTIAL)
+    assert pj.choose_script("4.1.1", "4.2.0") == (pj.PACKAGE_FOLDER, "plotly.min.js")
+    assert pj.choose_script(None, "4.1.1") == (pj.PACKAGE_FOLDER, "plotly.min.js")
+    fake = tmp_path / "bundle.js"
+    fake.write_text("/**\n* plotly.js (cartesian - minified) v9.8.7\n*/\n(function(){})()")
+    assert pj.bundle_version(fake) == "9.8.7"
+    fake.write_text("console.log(1)")
+    assert pj.bundle_version(fake) is None and pj.bundle_version(tmp_path / "missing.js") is None
+
+
 def test_the_panel_draws_with_the_plotly_package_and_shares_its_weighting(monkeypatch):
     """The component's JavaScript starts with the loader of the plotly package's Plotly.js (its
     version pinned), and its data names the channel and the memory's token that the live read

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from ntm import catalogue
+from ntm.app import plotly_js
 from ntm.evaluate import task_of
 from ntm.figures import episode as episode_figures
 from ntm.figures.style import scale_colors
@@ -323,8 +324,9 @@ def test_a_stop_goes_into_the_url_once_and_the_link_opens_there(browser, console
 def test_offline_the_player_loads_plotly_from_this_server(page, app_url):
     player = Player(page, app_url, "seed=2&length=5")
     source = page.evaluate(
-        "[...document.scripts].map((s) => s.src).find((s) => s.endsWith('plotly.min.js'))")
+        "[...document.scripts].map((s) => s.src).find((s) => /plotly[^/]*\\.min\\.js$/.test(s))")
     assert source.startswith(app_url) and "/component/" in source
+    assert source.endswith(plotly_js.SCRIPT_FILE)  # the partial bundle, when it is the package's version
     assert page.locator(f"{PLAYER} .main-svg, {PLAYER} svg.svgbars").count() >= 10
     assert not [u for u in player.aborted if "plot" in u or u.endswith(".js")], player.aborted
 
