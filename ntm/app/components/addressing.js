@@ -324,6 +324,16 @@ function offsetLabel(d) {
   return d === 0 ? "0" : d > 0 ? `+${d}` : `−${-d}`;
 }
 
+/** Text and attributes are written only when they change: writing the same text still
+ *  replaces the text node and makes the browser lay the panel out again, on every frame. */
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+function setAttr(node, name, value) {
+  if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+}
+
 function clamp(v, lo, hi) {
   return Math.min(Math.max(v, lo), hi);
 }
@@ -1182,40 +1192,40 @@ class Panel {
     i.uniform.checked = c.prev === "uniform";
     i.prow.range.disabled = c.prev !== "onehot";
     set(i.prow.range, c.prow);
-    i.prow.out.textContent = c.prev === "onehot" ? `row ${c.prow}${this.label(c.prow, " ")}` : "—";
-    i.prow.range.setAttribute("aria-valuetext", `row ${c.prow}${this.label(c.prow, " ")}`);
-    i.stepsText.textContent = c.steps === 0
+    setText(i.prow.out, c.prev === "onehot" ? `row ${c.prow}${this.label(c.prow, " ")}` : "—");
+    setAttr(i.prow.range, "aria-valuetext", `row ${c.prow}${this.label(c.prow, " ")}`);
+    setText(i.stepsText, c.steps === 0
       ? "t = 0: no steps applied yet"
-      : `t = ${c.steps}: w(t−1) is w after ${c.steps} step${c.steps > 1 ? "s" : ""}`;
+      : `t = ${c.steps}: w(t−1) is w after ${c.steps} step${c.steps > 1 ? "s" : ""}`);
     i.apply.disabled = c.steps >= this.limits.maxSteps;
     i.restart.disabled = c.steps === 0;
 
     set(i.beta.range, this.scaleOf("beta").toPosition(c.beta));
     set(i.beta.field, fmt(c.beta, 6));
-    i.beta.out.textContent = `β = ${fmt(c.beta)}`;
-    i.beta.range.setAttribute("aria-valuetext", `β = ${fmt(c.beta)}`);
+    setText(i.beta.out, `β = ${fmt(c.beta)}`);
+    setAttr(i.beta.range, "aria-valuetext", `β = ${fmt(c.beta)}`);
     set(i.gate.range, c.g);
     set(i.gate.field, fmt(c.g, 6));
-    i.gate.out.textContent = `g = ${c.g.toFixed(2)}`;
-    i.gate.range.setAttribute("aria-valuetext", `g = ${c.g.toFixed(2)}`);
+    setText(i.gate.out, `g = ${c.g.toFixed(2)}`);
+    setAttr(i.gate.range, "aria-valuetext", `g = ${c.g.toFixed(2)}`);
     set(i.gamma.range, this.scaleOf("gamma").toPosition(c.gamma));
     set(i.gamma.field, fmt(c.gamma, 6));
-    i.gamma.out.textContent = `γ = ${fmt(c.gamma)}`;
-    i.gamma.range.setAttribute("aria-valuetext", `γ = ${fmt(c.gamma)}`);
+    setText(i.gamma.out, `γ = ${fmt(c.gamma)}`);
+    setAttr(i.gamma.range, "aria-valuetext", `γ = ${fmt(c.gamma)}`);
     set(i.radius.range, c.R);
-    i.radius.out.textContent = `R = ${c.R}: offsets ${offsetLabel(-c.R)} … ${offsetLabel(c.R)}`;
-    i.radius.range.setAttribute("aria-valuetext", `R = ${c.R}`);
+    setText(i.radius.out, `R = ${c.R}: offsets ${offsetLabel(-c.R)} … ${offsetLabel(c.R)}`);
+    setAttr(i.radius.range, "aria-valuetext", `R = ${c.R}`);
     const kernel = normaliseKernel(usedKernel(c));
     const zero = usedKernel(c).every((v) => v <= 0);
     for (const [k, s] of (i.kernel || []).entries()) {
       set(s.range, c.kernel[s.index]);
       const raw = c.kernel[s.index].toFixed(2);
-      s.out.textContent = `${raw} → ${kernel[k].toFixed(2)}`;
-      s.range.setAttribute("aria-valuetext", `weight ${raw}, normalised ${kernel[k].toFixed(2)}`);
+      setText(s.out, `${raw} → ${kernel[k].toFixed(2)}`);
+      setAttr(s.range, "aria-valuetext", `weight ${raw}, normalised ${kernel[k].toFixed(2)}`);
     }
-    i.kernelNote.textContent = zero
+    setText(i.kernelNote, zero
       ? "All weights are 0: using the identity kernel s(0) = 1."
-      : "Each slider is a raw weight; → shows s, the weights divided by their sum (a softmax in the model).";
+      : "Each slider is a raw weight; → shows s, the weights divided by their sum (a softmax in the model).");
     for (const { input, choice } of i.kernelRadios || []) {
       input.checked = choice.R === c.R
         && choice.kernel.every((v, j) => Math.abs(v - c.kernel[j]) < 1e-12);
@@ -1314,10 +1324,10 @@ class Panel {
       const card = this.cards[stage.id];
       const top = `max row ${best[s]}, ${w[best[s]].toFixed(2)}`;
       const guess = card.guess.textContent ? `; ${card.guess.textContent}` : "";
-      card.alt.setAttribute("aria-label", `${stage.symbol}: ${top}${this.label(best[s], " ")}${guess}`);
+      setAttr(card.alt, "aria-label", `${stage.symbol}: ${top}${this.label(best[s], " ")}${guess}`);
       card.alt.ntmWeights = w;
       card.alt.dataset.frame = String(this.frame);
-      card.live.textContent = this.liveText(stage.id, best[s], w[best[s]], result);
+      setText(card.live, this.liveText(stage.id, best[s], w[best[s]], result));
     });
     this.root.dataset.frame = String(this.frame);
     if (plotted) this.root.dataset.plotted = String(this.frame);
