@@ -36,7 +36,8 @@ PARTIAL = "plotly-cartesian.min.js"
 def bundle_version(path: Path) -> str | None:
     """The version in a Plotly.js bundle's banner (``plotly.js (cartesian - minified) v4.1.1``)."""
     try:
-        head = path.read_text(encoding="utf-8", errors="replace")[:300]
+        with path.open(encoding="utf-8", errors="replace") as bundle:
+            head = bundle.read(300)  # the banner, not the whole 1.5 MB
     except OSError:
         return None
     match = re.search(r"plotly\.js\b[^\n]*\bv(\d+\.\d+\.\d+)", head)

@@ -808,8 +808,9 @@ class Panel {
     this.best = best;
     this.outlineRects.forEach((rect, c) => {
       const b = best[c];
-      rect.setAttribute("visibility", b === null || b === undefined ? "hidden" : "visible");
-      if (b !== null && b !== undefined) rect.setAttribute("y", top + b * this.layout.cell);
+      const shown = b !== null && b !== undefined;
+      setAttr(rect, "visibility", shown ? "visible" : "hidden");
+      if (shown) setAttr(rect, "y", String(top + b * this.layout.cell));
     });
   }
 
