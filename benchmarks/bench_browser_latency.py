@@ -6,7 +6,8 @@ slider and one ``N × 1`` heatmap, every move a server round trip -- and drives 
 Chromium (Debian's, through Playwright):
 
 * **latency**: from the input event (the key press, ``keydown``) to the figure's data drawn
-  (its heatmap image rewritten), measured inside the page with ``performance.now()``; p50 / p95
+  (its heatmap image rewritten, or the playground's canvas over it painted), measured inside
+  the page with ``performance.now()``; p50 / p95
   over ``--moves`` moves of β (the playground's key strength slider in the addressing panel,
   held as a key is held; the floor's slider, pressed once per move, each move waited for), at
   N = 16 and N = 128;
@@ -59,11 +60,17 @@ INSTALL_JS = """figure => {
     window.addEventListener("keydown", () => { if (b.t0 === null) b.t0 = performance.now(); },
                             true);
     // A heatmap is drawn as an SVG <image>: its data changed when the image is rewritten or
-    // a new one is added.
+    // a new one is added. The playground paints a moving control's frames on a canvas over
+    // that image (its data-frame counts them) and hands the last one to Plotly.js when the
+    // control rests: once a canvas frame was painted, only canvas frames count (the handover
+    // changes no pixel on screen).
     const hasImage = node => node.nodeName === "image"
         || (node.querySelector !== undefined && node.querySelector("image") !== null);
-    const redrawn = r => (r.type === "attributes" && r.target.nodeName === "image")
-        || (r.type === "childList" && Array.from(r.addedNodes).some(hasImage));
+    const painted = () => figure.querySelector("canvas[data-frame]") !== null;
+    const redrawn = r => r.type === "attributes" && r.target.nodeName === "CANVAS"
+        ? r.attributeName === "data-frame"
+        : !painted() && ((r.type === "attributes" && r.target.nodeName === "image")
+            || (r.type === "childList" && Array.from(r.addedNodes).some(hasImage)));
     new MutationObserver(records => {
         if (!records.some(redrawn)) return;
         b.updates++;

@@ -16,6 +16,7 @@ import pytest
 
 from ntm.devtools.local_server import free_port, stop_server, wait_healthy
 
+from .figure_pixels import RECORD_FRAMES_JS, check_canvas_is_plotly, wait_until_synced
 from .offline import block_internet, is_loopback
 
 pytestmark = pytest.mark.browser
@@ -26,25 +27,26 @@ SCREENSHOT = Path(os.environ.get("NTM_PANEL_SCREENSHOT", "/tmp/addressing_panel.
 STAGES = ("previous", "content", "gated", "shifted", "sharpened")
 ALT_TEXT = re.compile(r"^(w\(t−1\)|wᶜ|wᵍ|w̃|w): max row \d+, [01]\.\d\d")
 
-#: Counts the distinct weightings the stage figure shows, restyle by restyle: the Plotly figure's
-#: own data, read at every ``plotly_restyle`` event (installed in the page; the panel lives in a
-#: shadow root, so the stage's element is handed in).
+#: Counts the distinct weightings the stage figure shows, frame by frame: the z on screen (the
+#: figure's ``ntmShown``, whose pixels tests/browser/figure_pixels.py checks against Plotly.js's),
+#: read at every "ntm-frame" event (installed in the page; the panel lives in a shadow root, so
+#: the stage's element is handed in).
 RECORD_JS = """alt => {
     const figure = alt.getRootNode().querySelector(".plotly-figure");
     const trace = ["previous", "content", "gated", "shifted", "sharpened"].indexOf(alt.dataset.stage);
-    const now = () => JSON.stringify(figure.data[0].z.map(row => row[trace]));
+    const now = () => JSON.stringify(figure.ntmShown.map(row => row[trace]));
     const seen = new Set([now()]);
     window.__panelChanges = 0;
-    figure.on("plotly_restyle", () => {
+    figure.addEventListener("ntm-frame", () => {
         if (!seen.has(now())) { seen.add(now()); window.__panelChanges++; }
     });
 }"""
 
-#: A stage's column of the figure's heatmap (rows top to bottom).
+#: A stage's column of the z on screen (rows top to bottom).
 FIGURE_Z_JS = """alt => {
     const figure = alt.getRootNode().querySelector(".plotly-figure");
     const trace = ["previous", "content", "gated", "shifted", "sharpened"].indexOf(alt.dataset.stage);
-    return figure.data[0].z.map(row => row[trace]);
+    return figure.ntmShown.map(row => row[trace]);
 }"""
 
 
@@ -261,6 +263,19 @@ def test_hover_shows_the_exact_value(session):
     s.settle()
     assert len(s.sent) == sent  # hovering sends nothing
 
+    # γ moved from the keyboard: once it rests, a hover reads the new value, exactly.
+    s.control("gamma").focus()
+    for _ in range(4):
+        s.page.keyboard.press("ArrowRight")
+    wait_until_synced(s.page, s.page.locator(".ntm-ap-root").first)
+    w = s.weights("sharpened")
+    s.page.mouse.move(1, 1)
+    s.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 4 + (row + 0.5) * cell)
+    label.wait_for(timeout=10_000)
+    text = label.text_content()
+    match = re.fullmatch(r"row (\d+)w = ([0-9.e-]+)", text)
+    assert match and int(match[1]) == row and float(match[2]) == pytest.approx(w[row], rel=1e-5), text
+
 
 #: Each outline's box on screen (the argmax rectangles in stage order, then any guesses), and
 #: whether they lie between Plotly.js's plot and its hover labels.
@@ -304,6 +319,30 @@ def test_outlines_mark_each_stages_largest_weight(session):
             s.settle()
 
 
+def test_moving_frames_are_painted_in_plotlys_colours(session):
+    """While a control moves, each frame is painted on the canvas over the figure, before
+    Plotly.js's figure holds it; once the controls rest the figure takes the last frame and the
+    canvas goes. What it painted was Plotly.js's own: byte for byte against Plotly.js's image for
+    the same z, and pixel for pixel on screen."""
+    s = session
+    root = s.page.locator(".ntm-ap-root").first
+    root.evaluate(RECORD_FRAMES_JS)
+    s.control("gamma").focus()
+    for _ in range(12):  # a held key
+        s.page.keyboard.down("ArrowRight")
+        s.page.wait_for_timeout(30)
+    s.page.keyboard.up("ArrowRight")
+    frames = s.page.evaluate("() => window.__frames")
+    assert len(frames) >= 10 and all(f["canvas"] for f in frames), frames
+    assert any(not f["figureHolds"] for f in frames), "every frame went through Plotly.restyle"
+    check_canvas_is_plotly(s.page, root, s.page.locator(".ntm-ap-root .stage-figure").first)
+    for stage in STAGES:  # and the figure's data are the exact weights
+        assert root.evaluate(
+            "(root, c) => root.querySelector('.plotly-figure').data[0].z.map(row => row[c])",
+            STAGES.index(stage)) == s.weights(stage)
+    s.offline_ok()
+
+
 def test_large_memory_and_screenshot(page, panel_url):
     s = Session(page, panel_url, "N=128&M=20&seed=3")
     for stage in STAGES:
@@ -311,6 +350,11 @@ def test_large_memory_and_screenshot(page, panel_url):
         assert len(w) == 128 and abs(sum(w) - 1) < 1e-9
         assert s.figure_z(stage) == w
         assert ALT_TEXT.match(s.stage(stage).get_attribute("aria-label"))
+    s.control("beta").focus()  # N = 128 rows painted in Plotly.js's colours too
+    for _ in range(3):
+        s.page.keyboard.press("ArrowLeft")
+    check_canvas_is_plotly(page, page.locator(".ntm-ap-root").first,
+                           page.locator(".ntm-ap-root .stage-figure").first)
     s.offline_ok()
 
     s2 = Session(page, panel_url, "N=16&labels=1")

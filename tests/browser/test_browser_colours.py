@@ -10,6 +10,7 @@ import pytest
 from ntm.figures.style import CIVIDIS_COLORSCALE, WEIGHTING_COLORSCALE, WEIGHTING_SCALE_WORDS
 
 from .conftest import wait_for_app
+from .figure_pixels import check_canvas_is_plotly
 from .offline import block_internet, is_loopback
 
 pytestmark = pytest.mark.browser
@@ -47,6 +48,11 @@ def test_playground_link_in_cividis_with_its_legend(page, app_url, artifacts):
     panel = page.locator(".ntm-ap-root")
     assert wait_for_scale(panel, PANEL_SCALE_JS, CIVIDIS_COLORSCALE, page) == CIVIDIS_COLORSCALE
     assert "dark blue = 0" in panel.locator(".legend-text").inner_text()
+    # a moving control's frames are painted in Plotly.js's cividis, byte for byte
+    panel.locator("input[data-control=beta]").focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    check_canvas_is_plotly(page, panel, panel.locator(".stage-figure"))
     write = page.locator(".ntm-live-figure[data-kind=write]")
     write.wait_for(timeout=60_000)
     assert wait_for_scale(write, WRITE_SCALE_JS, CIVIDIS_COLORSCALE, page) == CIVIDIS_COLORSCALE

@@ -42,8 +42,8 @@ SAMPLER_JS = """() => {
     const tick = () => {
         const root = find();
         const figure = root && root.querySelector(".plotly-figure");
-        if (figure && figure.data && figure.data[0]) {
-            const z = figure.data[0].z.map(row => Array.from(row));
+        if (figure && figure.ntmShown) {
+            const z = figure.ntmShown.map(row => Array.from(row));
             const key = JSON.stringify(z);
             if (key !== last) {
                 last = key;

@@ -24,19 +24,21 @@ pytestmark = pytest.mark.browser
 VIEWPORT = {"width": 1600, "height": 3400}
 STAGES = ("previous", "content", "gated", "shifted", "sharpened")
 
-#: The stage figure's data: column c of its one heatmap is stage c (the panel is in a shadow
-#: root, so its element is handed in).
+#: The z the stage figure shows: column c of its one heatmap is stage c (the panel is in a
+#: shadow root, so its element is handed in). While a control moves the panel paints it over
+#: the figure, in Plotly.js's own colours (tests/browser/figure_pixels.py), and Plotly.js's
+#: figure takes it once the control rests.
 FIGURE_JS = """root => {
     const figure = root.querySelector(".plotly-figure");
-    return figure && figure.data ? figure.data[0].z : null;
+    return figure && figure.ntmShown ? figure.ntmShown : null;
 }"""
-#: Counts the distinct figure states while a key is held, at every restyle.
+#: Counts the distinct figure states while a key is held, at every frame shown.
 RECORD_JS = """root => {
     const figure = root.querySelector(".plotly-figure");
-    const seen = new Set([JSON.stringify(figure.data[0].z)]);
+    const seen = new Set([JSON.stringify(figure.ntmShown)]);
     window.__figureChanges = 0;
-    figure.on("plotly_restyle", () => {
-        const now = JSON.stringify(figure.data[0].z);
+    figure.addEventListener("ntm-frame", () => {
+        const now = JSON.stringify(figure.ntmShown);
         if (!seen.has(now)) { seen.add(now); window.__figureChanges++; }
     });
 }"""

@@ -10,7 +10,9 @@
 // focus and the four stages as the heatmaps of one Plotly figure (the Plotly.js that the
 // installed plotly package ships, served by this server: loadPlotly() is prepended by
 // ntm/app/addressing_panel.py) and, on every `input` event throttled to animation frames,
-// restyles only what changed: the z of the stages that moved and their argmax outlines. It talks
+// redraws only what changed: the z of the stages that moved (painted in Plotly.js's colours on a
+// canvas over its image while a control moves, handed to Plotly.restyle once it rests: showZ)
+// and their argmax outlines. It talks
 // to the server only on release: one setTriggerValue("release", controls) per finished gesture,
 // never while a control is held. Each frame's w is also published on window.ntmLive, where the
 // read and write figures further down the page (live_figures.js) pick it up.
@@ -289,6 +291,8 @@ const GUESS_COLOR = "#d94801";
 
 /** Above and below the rows: room for the argmax outline around the first and last row (px). */
 const PAD_Y = 4;
+/** How long the controls rest before Plotly.js's figure takes the z the canvas shows (showZ). */
+const SYNC_MS = 120;
 let instances = 0;
 
 function svgEl(tag, attrs = {}) {
@@ -372,6 +376,49 @@ function colourTable(scale) {
   return { table, dark };
 }
 
+/** An "#rgb", "#rrggbb" or "rgb(r, g, b)" colour as [r, g, b]; null for anything else. */
+function parseColour(colour) {
+  const text = String(colour).trim();
+  let m = /^#([0-9a-f]{6})$/i.exec(text);
+  if (m) return [0, 2, 4].map((i) => parseInt(m[1].slice(i, i + 2), 16));
+  m = /^#([0-9a-f]{3})$/i.exec(text);
+  if (m) return [...m[1]].map((h) => parseInt(h + h, 16));
+  m = /^rgb\(\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)\s*\)$/i.exec(text);
+  return m ? m.slice(1, 4).map(Number) : null;
+}
+
+/**
+ * The colour Plotly.js's heatmap paints for a value v in [zmin, zmax] = [0, 1]: its colour scale
+ * is d3 v3's clamped piecewise-linear scale over the stops (bisectRight for the segment,
+ * t = clamp((v - a) / (b - a)), each channel c0·(1 − t) + c1·t) and each channel is rounded.
+ * Written out here with the same operations, so the same bytes (tested against Plotly.js's own
+ * image: tests/browser/figure_pixels.py). Null if a stop's colour is in a form parseColour does
+ * not read: the panel then leaves every frame to Plotly.restyle.
+ */
+function pixelScale(scale) {
+  const stops = scale.map(([t]) => Number(t));
+  const colours = scale.map(([, c]) => parseColour(c));
+  const k = stops.length - 1;
+  if (k < 1 || colours.some((c) => !c) || stops.some((t, i) => i > 0 && t < stops[i - 1])) return null;
+  return (v) => {
+    let lo = 1;
+    let hi = k;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (stops[mid] > v) hi = mid;
+      else lo = mid + 1;
+    }
+    const j = lo - 1;
+    const a = stops[j];
+    let b = stops[j + 1] - a;
+    b = b || 1 / b;
+    const t = Math.max(0, Math.min(1, (v - a) / b));
+    const c0 = colours[j];
+    const c1 = colours[j + 1];
+    return [0, 1, 2].map((i) => Math.round(c0[i] * (1 - t) + c1[i] * t));
+  };
+}
+
 /** Whether two weightings hold the same numbers (a stage that did not change is not redrawn). */
 function sameArray(a, b) {
   if (!a || !b || a.length !== b.length) return false;
@@ -420,6 +467,9 @@ class Panel {
     this.frameBusy = false; // a frame has drawn (schedule)
     this.colorscale = FALLBACK_COLORSCALE;
     this.colours = colourTable(FALLBACK_COLORSCALE);
+    this.pixels = pixelScale(FALLBACK_COLORSCALE);
+    this.pendingZ = null; // z on the canvas that Plotly.js's figure does not hold yet
+    this.painted = 0;
     this.channel = "playground";
     this.token = "";
     this.argmaxColour = ARGMAX_COLOR;
@@ -447,6 +497,7 @@ class Panel {
 
   destroy() {
     this.stopReveal();
+    clearTimeout(this.syncTimer);
     window.removeEventListener("pointerup", this.onPointerUp);
     window.removeEventListener("pointercancel", this.onPointerUp);
     this.resizer?.disconnect();
@@ -586,6 +637,9 @@ class Panel {
     this.overlay = svgEl("svg", { class: "figure-overlay" });
     this.outlineSvg = svgEl("svg", { class: "stage-outlines" });
     this.cellValues = el("div", { class: "cell-values" });
+    this.fastCanvas = el("canvas");
+    this.fastLayer = el("div", { class: "fast-frame" }, [this.fastCanvas]);
+    this.fastLayer.hidden = true;
     grid.append(el("div", { class: "stage-figure", "aria-hidden": "true" }, [
       this.rowNumbers, this.figure, this.overlay, this.cellValues,
     ]));
@@ -712,6 +766,12 @@ class Panel {
     })));
     this.plotN = n;
     this.drawn = first ? first.stages : null;
+    // The new figure holds this frame: no canvas over it, nothing left to hand over.
+    clearTimeout(this.syncTimer);
+    this.pendingZ = null;
+    this.heatBox = null;
+    this.fastLayer.hidden = true;
+    this.figure.ntmShown = first ? first.z : null;
     if (first && showText) this.writeValues(first.stages);
     const done = this.Plotly.react(this.figure, [heat], layout, {
       displayModeBar: false, responsive: false, scrollZoom: false, doubleClick: false,
@@ -814,15 +874,15 @@ class Panel {
     });
   }
 
-  /** What is drawn over the heatmap -- the outlines, then the grid and the gaps between the
-   *  cards, then the values in the cells -- goes between Plotly.js's layers: over the plot,
-   *  under the hover labels, which nothing may cover. A figure Plotly.js rebuilds loses that
-   *  place, so each plot puts them back. */
+  /** What is drawn over the heatmap -- the canvas of a moving control's frames (showZ), the
+   *  outlines, then the grid and the gaps between the cards, then the values in the cells --
+   *  goes between Plotly.js's layers: over the plot, under the hover labels, which nothing may
+   *  cover. A figure Plotly.js rebuilds loses that place, so each plot puts them back. */
   placeLayers() {
     const container = this.figure.querySelector(".svg-container");
     if (!container) return;
     const above = container.querySelectorAll("svg.main-svg")[1] ?? null;
-    const layers = [this.outlineSvg, this.overlay, this.cellValues];
+    const layers = [this.fastLayer, this.outlineSvg, this.overlay, this.cellValues];
     if (layers.some((layer, i) => layer.parentNode !== container
         || layer.nextSibling !== (layers[i + 1] ?? above))) {
       for (const layer of layers) container.insertBefore(layer, above);
@@ -1159,9 +1219,16 @@ class Panel {
     if (JSON.stringify(scale) === JSON.stringify(this.colorscale)) return;
     this.colorscale = scale;
     this.colours = colourTable(scale);
+    this.pixels = pixelScale(scale);
     this.root.dataset.colorscale = JSON.stringify(scale);
     if (!this.plotted) return;
-    this.Plotly.restyle(this.figure, { colorscale: [scale] }, [0]);
+    // The canvas (if shown) recolours with the figure, which takes its z in the same restyle.
+    const update = { colorscale: [scale] };
+    if (!this.fastLayer.hidden && !(this.pixels && this.paintCanvas(this.figure.ntmShown))) {
+      this.fastLayer.hidden = true;
+    }
+    if (this.pendingZ) update.z = [this.pendingZ];
+    this.syncFigure(update);
     if (this.layout.showText && this.drawn) this.writeValues(this.drawn);
   }
 
@@ -1309,13 +1376,13 @@ class Panel {
     const { result, stages, best, z } = data;
     this.result = result;
     this.frame++;
-    // One restyle when a stage changed: z of the one heatmap (the five stages are its
-    // columns), the outlines' y and the values written in the cells. Nothing else is redrawn.
+    // When a stage changed: z of the one heatmap (the five stages are its columns; showZ), the
+    // outlines' y and the values written in the cells. Nothing else is redrawn.
     const plotted = this.plotted && this.plotN === this.n;
     if (plotted && this.revealQueued) this.startReveal(data);
     // While the reveal runs, it alone draws the figure (its last frame is this one).
     if (plotted && !this.anim && !(this.drawn && stages.every((w, k) => sameArray(w, this.drawn[k])))) {
-      this.Plotly.restyle(this.figure, { z: [z] }, [0]);
+      this.showZ(z);
       this.moveOutlines(best);
       if (this.layout.showText) this.writeValues(stages);
       this.drawn = stages;
@@ -1342,6 +1409,95 @@ class Panel {
     publishWeighting(this.channel, {
       token: this.token, weighting: result.sharpened, controls: structuredClone(c),
     });
+  }
+
+  // ---- putting z on screen ---------------------------------------------------------------
+
+  /**
+   * Show z (N × 5) in the stage figure. Plotly.restyle of z is about 9 ms of a ~20 ms frame
+   * on the 2-core machine (README), which held a drag to about 30 frames/s. So each frame the
+   * panel paints the heatmap's cells itself, on a canvas lying exactly over Plotly.js's image,
+   * in the colours Plotly.js paints for these values (pixelScale: the same bytes); once the
+   * controls rest for SYNC_MS, one Plotly.restyle hands z to the figure (its hover labels and
+   * data then hold it) and the canvas goes. The figure's element keeps the z on screen (ntmShown) and
+   * fires "ntm-frame" per frame.
+   */
+  showZ(z) {
+    this.figure.ntmShown = z;
+    this.pendingZ = z;
+    clearTimeout(this.syncTimer);
+    if (!this.pixels || !this.paintCanvas(z)) this.syncFigure();
+    else this.syncTimer = setTimeout(() => this.syncFigure(), SYNC_MS);
+    this.figure.dispatchEvent(new CustomEvent("ntm-frame"));
+  }
+
+  /** Paint z on the canvas over Plotly.js's heatmap image (one pixel per cell, scaled up
+   *  without smoothing, as Plotly.js draws it); false if there is no image to cover. */
+  paintCanvas(z) {
+    const box = this.heatBox ?? (this.heatBox = this.findHeatBox());
+    if (!box || !z || z.length !== box.rows || z[0].length !== box.cols) return false;
+    const canvas = this.fastCanvas;
+    if (canvas.width !== box.cols || canvas.height !== box.rows) {
+      canvas.width = box.cols;
+      canvas.height = box.rows;
+      this.fastImage = null;
+    }
+    const ctx = canvas.getContext("2d");
+    this.fastImage ??= ctx.createImageData(box.cols, box.rows);
+    const data = this.fastImage.data;
+    let p = 0;
+    for (const row of z) {
+      for (const v of row) {
+        const c = this.pixels(v);
+        data[p] = c[0];
+        data[p + 1] = c[1];
+        data[p + 2] = c[2];
+        data[p + 3] = 255;
+        p += 4;
+      }
+    }
+    ctx.putImageData(this.fastImage, 0, 0);
+    this.fastLayer.hidden = false;
+    canvas.dataset.frame = String(++this.painted);
+    return true;
+  }
+
+  /** Where Plotly.js put its heatmap image, in the plot area (read once per figure). */
+  findHeatBox() {
+    const image = this.figure.querySelector("g.hm image");
+    if (!image) return null;
+    const num = (name) => Number(image.getAttribute(name));
+    const box = {
+      x: num("x"), y: num("y"), width: num("width"), height: num("height"),
+      rows: this.n, cols: this.shown.length,
+    };
+    if (![box.x, box.y, box.width, box.height].every(Number.isFinite)) return null;
+    // The plot area (margins l = r = 0, t = b = PAD_Y) clips the image, as Plotly.js's does.
+    Object.assign(this.fastLayer.style, {
+      top: `${PAD_Y}px`, width: `${this.geo.width}px`, height: `${this.layout.height - 2 * PAD_Y}px`,
+    });
+    Object.assign(this.fastCanvas.style, {
+      left: `${box.x}px`, top: `${box.y}px`, width: `${box.width}px`, height: `${box.height}px`,
+    });
+    return box;
+  }
+
+  /** Hand the canvas's z to the figure (and any other restyle with it); the canvas goes once
+   *  the figure's new image is decoded, unless another frame was painted meanwhile. */
+  syncFigure(update = {}) {
+    clearTimeout(this.syncTimer);
+    if (this.pendingZ && !update.z) update.z = [this.pendingZ];
+    this.pendingZ = null;
+    if (!Object.keys(update).length) return;
+    this.Plotly.restyle(this.figure, update, [0]);
+    if (this.fastLayer.hidden) return;
+    const painted = this.painted;
+    const image = this.figure.querySelector("g.hm image");
+    const probe = new Image();
+    probe.src = image?.href?.baseVal ?? "";
+    probe.decode().catch(() => {}).then(() => requestAnimationFrame(() => {
+      if (this.painted === painted && !this.pendingZ) this.fastLayer.hidden = true;
+    }));
   }
 
   // ---- the reveal -------------------------------------------------------------------------
@@ -1415,7 +1571,7 @@ class Panel {
     });
     const z = new Array(this.n);
     for (let i = 0; i < this.n; i++) z[i] = stages.map((w) => w[i]);
-    this.Plotly.restyle(this.figure, { z: [z] }, [0]);
+    this.showZ(z);
     this.moveOutlines(best);
     if (this.layout.showText) this.writeValues(stages);
     this.drawn = null; // the last frame must redraw the true values
