@@ -363,3 +363,22 @@ def test_large_memory_and_screenshot(page, panel_url):
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     s2.page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert "(item 5)" in s2.stage("content").get_attribute("aria-label")
+
+
+def test_a_narrow_column_keeps_the_five_stages_side_by_side(page, panel_url):
+    """On a narrow main column (a 1024-px screen with the sidebar open leaves about 560 px) the
+    five stage cards narrow instead of scrolling sideways: every stage's column is on screen,
+    and the figure still puts each stage over its own card."""
+    page.set_viewport_size({"width": 700, "height": 900})
+    s = Session(page, panel_url)
+    grid = s.page.locator(".ntm-ap-root .stages").first.evaluate(
+        "g => ({client: g.clientWidth, scroll: g.scrollWidth, right: g.getBoundingClientRect().right})")
+    assert grid["client"] < 700 and grid["scroll"] <= grid["client"], grid
+    for stage in STAGES:
+        box = s.stage(stage).bounding_box()
+        assert box["width"] >= 80 and box["x"] + box["width"] <= grid["right"] + 1, (stage, box)
+    outlines = s.page.locator(".ntm-ap-root").first.evaluate(OUTLINES_JS)
+    for stage, rect in zip(STAGES, outlines["argmax"], strict=True):
+        box = s.stage(stage).bounding_box()
+        assert box["x"] - 3 <= rect["x"] and rect["x"] + rect["width"] <= box["x"] + box["width"] + 3
+    s.offline_ok()
