@@ -162,22 +162,31 @@ def measure_moves(page, app: App, moves: int) -> tuple[list[float], float]:
     return page.evaluate("() => window.__bench.latencies"), work
 
 
+def sweep(page, selector: str, seconds: float, mark):
+    """Press the mouse on the slider ``selector`` and drag it back and forth over the middle 60 %
+    of its track for ``seconds``, mouse events as fast as they go; ``mark()`` is read just after
+    the press and just before the release, and both readings are returned."""
+    track = page.locator(selector).first.bounding_box()
+    y = track["y"] + track["height"] / 2
+    x0, x1 = track["x"] + 0.2 * track["width"], track["x"] + 0.8 * track["width"]
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    start = mark()
+    t_end = time.monotonic() + seconds
+    forth = True
+    while time.monotonic() < t_end:
+        page.mouse.move(x1 if forth else x0, y, steps=40)
+        forth = not forth
+    end = mark()
+    page.mouse.up()
+    return start, end
+
+
 def measure_drag(page, app: App) -> float:
     """Figure updates per second while the mouse drags the slider for DRAG_S seconds."""
     page.wait_for_timeout(1500)
-    track = page.locator(app.track).first.bounding_box()
-    y = track["y"] + track["height"] / 2
-    page.mouse.move(track["x"] + 0.2 * track["width"], y)
-    page.mouse.down()
-    start = page.evaluate("() => [performance.now(), window.__bench.updates]")
-    x0, x1 = track["x"] + 0.2 * track["width"], track["x"] + 0.8 * track["width"]
-    t_end = time.monotonic() + DRAG_S
-    forth = True
-    while time.monotonic() < t_end:  # sweep back and forth, mouse events as fast as they go
-        page.mouse.move(x1 if forth else x0, y, steps=40)
-        forth = not forth
-    end = page.evaluate("() => [performance.now(), window.__bench.updates]")
-    page.mouse.up()
+    start, end = sweep(page, app.track, DRAG_S,
+                       lambda: page.evaluate("() => [performance.now(), window.__bench.updates]"))
     return (end[1] - start[1]) / ((end[0] - start[0]) / 1000)
 
 

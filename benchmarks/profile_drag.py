@@ -21,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_browser_latency import metrics, sweep  # noqa: E402  (this folder is on the path)
+
 from ntm.devtools.local_server import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -31,35 +33,22 @@ from ntm.devtools.local_server import (  # noqa: E402
 )
 
 COUNTERS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+BETA = "input[data-control=beta]"
 
 
 def drag(page, seconds: float) -> tuple[int, float, dict[str, float]]:
     """Drag β for ``seconds``; the frames drawn, the time taken and the counters' growth."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("Performance.enable")
-    beta = page.locator("input[data-control=beta]").first
-    beta.scroll_into_view_if_needed()
+    page.locator(BETA).first.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
-    box = beta.bounding_box()
-    y = box["y"] + box["height"] / 2
-    x0, x1 = box["x"] + 0.2 * box["width"], box["x"] + 0.8 * box["width"]
 
-    def frame() -> int:
-        return page.locator(".ntm-ap-root").first.evaluate("root => Number(root.dataset.frame)")
+    def mark() -> tuple[int, dict[str, float], float]:
+        frame = page.locator(".ntm-ap-root").first.evaluate("root => Number(root.dataset.frame)")
+        return frame, metrics(cdp), time.monotonic()
 
-    def counters() -> dict[str, float]:
-        return {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-
-    page.mouse.move(x0, y)
-    page.mouse.down()
-    f0, c0, t0 = frame(), counters(), time.monotonic()
-    forth = True
-    while time.monotonic() < t0 + seconds:
-        page.mouse.move(x1 if forth else x0, y, steps=40)
-        forth = not forth
-    c1, f1, elapsed = counters(), frame(), time.monotonic() - t0
-    page.mouse.up()
-    return f1 - f0, elapsed, {k: c1[k] - c0[k] for k in COUNTERS}
+    (f0, c0, t0), (f1, c1, t1) = sweep(page, BETA, seconds, mark)
+    return f1 - f0, t1 - t0, {k: c1[k] - c0[k] for k in COUNTERS}
 
 
 def main() -> None:

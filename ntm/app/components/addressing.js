@@ -356,26 +356,6 @@ const gammaScale = {
   toPosition: (v, max) => Math.round((STEPS * Math.log(v)) / Math.log(max)),
 };
 
-/** Parse the colour scale once into a 256-entry lookup table of CSS colours. */
-function colourTable(scale) {
-  const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
-  const stops = scale.map(([t, c]) => [t, rgb(c)]);
-  const table = [];
-  const dark = [];
-  for (let i = 0; i < 256; i++) {
-    const t = i / 255;
-    let k = 0;
-    while (k < stops.length - 2 && t > stops[k + 1][0]) k++;
-    const [t0, c0] = stops[k];
-    const [t1, c1] = stops[k + 1];
-    const f = t1 > t0 ? clamp((t - t0) / (t1 - t0), 0, 1) : 0;
-    const c = c0.map((v, j) => Math.round(v + f * (c1[j] - v)));
-    table.push(`rgb(${c[0]},${c[1]},${c[2]})`);
-    dark.push(0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2] < 128);
-  }
-  return { table, dark };
-}
-
 /** An "#rgb", "#rrggbb" or "rgb(r, g, b)" colour as [r, g, b]; null for anything else. */
 function parseColour(colour) {
   const text = String(colour).trim();
@@ -417,6 +397,24 @@ function pixelScale(scale) {
     const c1 = colours[j + 1];
     return [0, 1, 2].map((i) => Math.round(c0[i] * (1 - t) + c1[i] * t));
   };
+}
+
+/** A 256-entry lookup table of the scale's CSS colours (the legend) and whether each is dark
+ *  (the values written in the cells turn white on it), from pixelScale's colours. */
+function colourTable(pixels) {
+  const table = [];
+  const dark = [];
+  for (let i = 0; i < 256; i++) {
+    const c = pixels(i / 255);
+    table.push(`rgb(${c[0]},${c[1]},${c[2]})`);
+    dark.push(0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2] < 128);
+  }
+  return { table, dark };
+}
+
+/** The stage figure's z (n rows): row i holds the shown stages' weights at row i (its columns). */
+function heatmapZ(stages, n) {
+  return Array.from({ length: n }, (_, i) => stages.map((w) => w[i]));
 }
 
 /** Whether two weightings hold the same numbers (a stage that did not change is not redrawn). */
@@ -466,8 +464,8 @@ class Panel {
     this.drawQueued = false;
     this.frameBusy = false; // a frame has drawn (schedule)
     this.colorscale = FALLBACK_COLORSCALE;
-    this.colours = colourTable(FALLBACK_COLORSCALE);
     this.pixels = pixelScale(FALLBACK_COLORSCALE);
+    this.colours = colourTable(this.pixels);
     this.pendingZ = null; // z on the canvas that Plotly.js's figure does not hold yet
     this.painted = 0;
     this.channel = "playground";
@@ -1218,17 +1216,15 @@ class Panel {
   setColorscale(scale) {
     if (JSON.stringify(scale) === JSON.stringify(this.colorscale)) return;
     this.colorscale = scale;
-    this.colours = colourTable(scale);
+    // A scale whose colours pixelScale cannot read keeps the legend's colours and leaves every
+    // frame to Plotly.restyle.
     this.pixels = pixelScale(scale);
+    if (this.pixels) this.colours = colourTable(this.pixels);
     this.root.dataset.colorscale = JSON.stringify(scale);
     if (!this.plotted) return;
     // The canvas (if shown) recolours with the figure, which takes its z in the same restyle.
-    const update = { colorscale: [scale] };
-    if (!this.fastLayer.hidden && !(this.pixels && this.paintCanvas(this.figure.ntmShown))) {
-      this.fastLayer.hidden = true;
-    }
-    if (this.pendingZ) update.z = [this.pendingZ];
-    this.syncFigure(update);
+    if (!this.fastLayer.hidden && !this.paintCanvas(this.figure.ntmShown)) this.fastLayer.hidden = true;
+    this.syncFigure({ colorscale: [scale] });
     if (this.layout.showText && this.drawn) this.writeValues(this.drawn);
   }
 
@@ -1364,8 +1360,7 @@ class Panel {
       for (let i = 1; i < w.length; i++) if (w[i] > w[b]) b = i;
       return b;
     });
-    const z = new Array(this.n);
-    for (let i = 0; i < this.n; i++) z[i] = stages.map((w) => w[i]);
+    const z = heatmapZ(stages, this.n);
     return { result, stages, best, z };
   }
 
@@ -1419,23 +1414,24 @@ class Panel {
    * panel paints the heatmap's cells itself, on a canvas lying exactly over Plotly.js's image,
    * in the colours Plotly.js paints for these values (pixelScale: the same bytes); once the
    * controls rest for SYNC_MS, one Plotly.restyle hands z to the figure (its hover labels and
-   * data then hold it) and the canvas goes. The figure's element keeps the z on screen (ntmShown) and
-   * fires "ntm-frame" per frame.
+   * data then hold it) and the canvas goes. The figure's element keeps the z on screen
+   * (ntmShown) and fires "ntm-frame" per frame.
    */
   showZ(z) {
     this.figure.ntmShown = z;
     this.pendingZ = z;
     clearTimeout(this.syncTimer);
-    if (!this.pixels || !this.paintCanvas(z)) this.syncFigure();
+    if (!this.paintCanvas(z)) this.syncFigure();
     else this.syncTimer = setTimeout(() => this.syncFigure(), SYNC_MS);
     this.figure.dispatchEvent(new CustomEvent("ntm-frame"));
   }
 
   /** Paint z on the canvas over Plotly.js's heatmap image (one pixel per cell, scaled up
-   *  without smoothing, as Plotly.js draws it); false if there is no image to cover. */
+   *  without smoothing, as Plotly.js draws it); false if there is no image to cover or no
+   *  colours to paint it in. */
   paintCanvas(z) {
     const box = this.heatBox ?? (this.heatBox = this.findHeatBox());
-    if (!box || !z || z.length !== box.rows || z[0].length !== box.cols) return false;
+    if (!this.pixels || !box || !z || z.length !== box.rows || z[0].length !== box.cols) return false;
     const canvas = this.fastCanvas;
     if (canvas.width !== box.cols || canvas.height !== box.rows) {
       canvas.width = box.cols;
@@ -1569,8 +1565,7 @@ class Panel {
       const k = order.indexOf(stage.id);
       return k < 0 || k < turn || (k === turn && f >= 1) ? final.best[s] : null;
     });
-    const z = new Array(this.n);
-    for (let i = 0; i < this.n; i++) z[i] = stages.map((w) => w[i]);
+    const z = heatmapZ(stages, this.n);
     this.showZ(z);
     this.moveOutlines(best);
     if (this.layout.showText) this.writeValues(stages);
