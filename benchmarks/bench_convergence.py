@@ -14,10 +14,13 @@ the held-out bit errors per sequence fall below 0.1, with three recipes in the s
 * ``previous``: the default before the fused engine, the reference engine (``--engine
   reference``) with batches of 8 at RMSProp 3e-4;
 * ``paper``: the paper's recipe (batch 1, RMSProp lr 1e-4, momentum 0.9, each gradient element
-  clipped to +-10), capped at ``--paper-cap`` seconds ("not converged by" when it runs out).
+  clipped to +-10), capped at ``--paper-cap`` seconds ("not converged by" when it runs out);
+* ``live`` (with ``--live``): the *Train it yourself* page's default preset
+  (``ntm.training.live.LIVE_DEFAULTS``: copy of lengths 1-8, N = 32, M = 8), to its own target.
 
 It prints wall time and sequences seen per seed, the medians and the speed-ups, then the
-training throughput (sequences/s) of both engines. Timings are wall-clock on a shared machine:
+training throughput (sequences/s) of both engines (on a CPU the fused one both with its C loops,
+``ntm.native``, and with tensor operations only). Timings are wall-clock on a shared machine:
 other jobs on the same cores make them noisy, so the load average (1 minute, at the end of the
 run) and the process's CPU time (with ``--threads 1``: close to the wall time on an idle
 machine) are printed beside them.
@@ -38,17 +41,34 @@ from pathlib import Path
 
 import torch
 
+from ntm import native
 from ntm.training import TrainConfig, cli
-from ntm.training.config import GPU_RECIPE
+from ntm.training.config import GPU_RECIPE, flag
+from ntm.training.live import LIVE_DEFAULTS
 from ntm.training.loop import make_graphs, make_model, make_optimizer, make_task, train_step
 
 PAPER = ["--batch-size", "1", "--optimizer", "rmsprop", "--lr", "1e-4", "--momentum", "0.9",
          "--clip-grad-value", "10", "--clip-grad-norm", "0", "--lr-decay-below", "0"]
 PREVIOUS = ["--engine", "reference", "--batch-size", "8", "--lr", "3e-4"]
-KINDS = ("fast", "candidate", "previous", "paper")
+KINDS = ("fast", "candidate", "previous", "paper", "live")
+
+
+def live_preset() -> list[str]:
+    """The live page's default preset as ``ntm.train`` options: where it differs from the CLI's
+    defaults, and its task sizes (the budget and device are the benchmark's)."""
+    default, words = TrainConfig(), []
+    for name, value in vars(LIVE_DEFAULTS).items():
+        if name == "task_params":
+            words += [w for k, v in value.items() for w in (flag(k), str(v))]
+        elif value != getattr(default, name) and name not in ("max_seconds", "max_sequences",
+                                                              "device"):
+            words += [flag(name), str(value)]
+    return words
 
 
 def recipe(kind: str, device: str, candidate: str = "") -> list[str]:
+    if kind == "live":
+        return live_preset()
     if kind == "candidate":
         return shlex.split(candidate)
     if kind == "paper":
@@ -140,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-paper", action="store_true")
     p.add_argument("--previous-seeds", help="seeds for the previous default (default: --seeds)")
     p.add_argument("--skip-previous", action="store_true")
+    p.add_argument("--live", action="store_true",
+                   help="also the live page's default preset (same seeds and cap)")
+    p.add_argument("--skip-fast", action="store_true", help="not today's default recipe")
     p.add_argument("--candidate", default="",
                    help="a recipe to try beside the default, e.g. '--batch-size 32 --lr 1e-3' "
                         "(same seeds as the default)")
@@ -162,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench_convergence_"))
     kinds = [k for k in KINDS if not (k == "paper" and args.skip_paper)
              and not (k == "previous" and args.skip_previous)
-             and not (k == "candidate" and not args.candidate)]
-    jobs = [(k, s, args.cap) for k in kinds if k in ("fast", "candidate") for s in seeds]
+             and not (k == "candidate" and not args.candidate)
+             and not (k == "live" and not args.live) and not (k == "fast" and args.skip_fast)]
+    jobs = [(k, s, args.cap) for k in kinds if k in ("fast", "candidate", "live") for s in seeds]
     if "previous" in kinds:
         jobs += [("previous", int(s), args.cap)
                  for s in (args.previous_seeds or args.seeds).split(",")]
@@ -190,11 +214,17 @@ def print_throughput(args) -> None:
     print("\n| engine | batch size | training throughput (sequences/s) |")
     print("|---|---:|---:|")
     fast = cli.config_from(dict(device=args.device) | _flags(recipe("fast", args.device)), {})
+    c_loops = not args.device.startswith("cuda") and native.library() is not None
     for engine, batch in dict.fromkeys([("fused", fast.batch_size), ("reference", fast.batch_size),
                                         ("fused", 8), ("reference", 8)]):
         config = TrainConfig(device=args.device, engine=engine, batch_size=batch)
-        rate = throughput(config, args.throughput_seconds)
-        print(f"| {engine} | {batch} | {rate:.0f} |", flush=True)
+        for tensor_ops in (False, True) if engine == "fused" and c_loops else (False,):
+            native.enabled = not tensor_ops
+            rate = throughput(config, args.throughput_seconds)
+            native.enabled = True
+            name = engine if engine != "fused" or not c_loops else \
+                f"fused ({'tensor ops' if tensor_ops else 'C loops'})"
+            print(f"| {name} | {batch} | {rate:.0f} |", flush=True)
 
 
 def _flags(words: list[str]) -> dict:

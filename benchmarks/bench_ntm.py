@@ -9,7 +9,9 @@ N = 128, M = 20, an LSTM controller of 100 units, one read and one write head; t
 BCE of the last 20 outputs. Three models run the same batch, interleaved, in one process:
 
 * the NTM on the reference engine (``model.fast = False``: ntm.addressing / ntm.memory),
-* the NTM on the fused engine (``model.fast = True``, the default: ntm.fused),
+* the NTM on the fused engine (``model.fast = True``, the default: ntm.fused), on a CPU both
+  with its step's loops in C (ntm.native, the default where a C compiler is present) and with
+  tensor operations only (``ntm.native.enabled = False``),
 * a bare ``nn.LSTMCell`` loop of the same size whose "read vector" is a zero tensor, with the
   same output layer: the floor an NTM of this size could reach.
 
@@ -29,7 +31,7 @@ import time
 
 import torch
 
-from ntm import NTM, NTMConfig
+from ntm import NTM, NTMConfig, native
 
 CONFIG = NTMConfig(memory_rows=128, memory_width=20, controller_size=100)
 T, SCORED = 41, 20
@@ -40,7 +42,7 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def ntm_step(batch: int, device: str, fast: bool):
+def ntm_step(batch: int, device: str, fast: bool, c_loops: bool = True):
     torch.manual_seed(0)
     model = NTM(CONFIG).to(device)
     model.fast = fast
@@ -49,8 +51,10 @@ def ntm_step(batch: int, device: str, fast: bool):
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
     def step():
+        native.enabled = c_loops
         model.zero_grad(set_to_none=True)
         loss_fn(model(x)[T - SCORED:], target).backward()
+        native.enabled = True
     return step
 
 
@@ -109,28 +113,27 @@ def measure(steps: dict, batch: int, repeats: int, device: str, clock=time.perf_
 
 def table(device: str, batches: list[int], repeats: int, clock=time.perf_counter) -> None:
     graphs = device.startswith("cuda")
-    head = "| where | batch | reference seq/s | fast seq/s |"
-    head += " fast + CUDA graph seq/s |" if graphs else ""
-    head += " bare LSTM seq/s | reference / LSTM time | fast / LSTM time |"
-    head += " graph / LSTM time |" if graphs else ""
-    print(head)
-    print("|" + "---|" * 2 + "---:|" * (head.count("|") - 3))
-    where = device_name(device)
+    c_loops = not graphs and native.library() is not None
+    fast = ["fast (C loops)", "fast (tensor ops)"] if c_loops else ["fast"]
+    extra = ["fast + CUDA graph"] if graphs else []
+    names = ["reference", *fast, *extra]
+    print("| where | batch | " + " | ".join(f"{n} seq/s" for n in names) + " | bare LSTM seq/s | "
+          + " | ".join(f"{n} / LSTM time" for n in names) + " |")
+    print("|---|---|" + "---:|" * (2 * len(names) + 1))
     for b in batches:
-        steps = {"ref": ntm_step(b, device, fast=False), "fast": ntm_step(b, device, fast=True),
-                 "lstm": lstm_step(b, device)}
+        steps = {"reference": ntm_step(b, device, fast=False)}
+        steps.update({n: ntm_step(b, device, fast=True, c_loops=n != "fast (tensor ops)")
+                      for n in fast})
+        steps["lstm"] = lstm_step(b, device)
         if graphs:
-            steps["graph"] = graphed_step(b, device)
+            steps["fast + CUDA graph"] = graphed_step(b, device)
         if not graphs and b >= 128:
-            steps.pop("ref")  # minutes on a CPU; the ratio is in the smaller rows
+            steps.pop("reference")  # minutes on a CPU; the ratio is in the smaller rows
         rate = measure(steps, b, repeats if b <= 2048 else max(3, repeats // 2), device, clock)
-        cells = [where, str(b)]
-        cells += [f"{rate['ref']:,.1f}" if "ref" in rate else "-", f"{rate['fast']:,.1f}"]
-        cells += [f"{rate['graph']:,.1f}"] if graphs else []
+        cells = [device_name(device), str(b)]
+        cells += [f"{rate[n]:,.1f}" if n in rate else "-" for n in names]
         cells += [f"{rate['lstm']:,.1f}"]
-        cells += [f"{rate['lstm'] / rate['ref']:.1f}×" if "ref" in rate else "-",
-                  f"{rate['lstm'] / rate['fast']:.1f}×"]
-        cells += [f"{rate['lstm'] / rate['graph']:.1f}×"] if graphs else []
+        cells += [f"{rate['lstm'] / rate[n]:.1f}×" if n in rate else "-" for n in names]
         print("| " + " | ".join(cells) + " |", flush=True)
 
 

@@ -7,6 +7,9 @@ sets the speed. :class:`MemoryStep` computes the same step -- the head activatio
 (eqs. 5-9) for all heads at once, the read (eq. 2) and the erase/add write (eqs. 3-4) -- with a
 backward pass derived by hand and written in tensor operations, so autograd sees one node per
 step instead of dozens, and the memory-sized work is a handful of batched matrix products.
+Where a C compiler is present, the Function runs the same arithmetic as loops in C instead
+(:mod:`ntm.native`, the head activations included); the tensor operations below stay the
+fallback and the readable account of the backward pass.
 
 Same numerics as the reference: the same max-subtracted softmaxes, the cosine norms
 ``sqrt(|x|^2 + EPS^2)``, sharpening as ``softmax(gamma * log(max(w~, LOG_FLOOR)))`` and the
@@ -26,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import native
 from .addressing import EPS, LOG_FLOOR
 
 aten = torch.ops.aten
@@ -173,19 +177,27 @@ class MemoryStep(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, raw: Tensor, memory: Tensor, previous: Tensor, layout: Layout):
+        ctx.kept = None
+        if native.supports(raw, memory, previous, layout.shift_width):  # loops in C: ntm.native
+            out, ctx.kept = native.forward(raw, memory, previous, layout.read_heads,
+                                           layout.shift_width)
+            return out["reads"], out["new_memory"], out["w"]
         acts = _activate(raw, layout)
+        ctx.layout, ctx.acts = layout, acts
         k, beta, gate, shift, gamma, erase, add = acts
         stages = _address(memory, k, beta, gate, shift, gamma, previous)
         w = stages.pop("sharpened")
         hr = layout.read_heads
         reads = torch.bmm(w[:, :hr], memory)  # eq 2, from M_{t-1}
         new_memory, keep = _write(memory, w[:, hr:], erase, add)
-        ctx.layout, ctx.stages, ctx.acts, ctx.keep = layout, stages, acts, keep
+        ctx.stages, ctx.keep = stages, keep
         ctx.save_for_backward(raw, memory, w)
         return reads, new_memory, w
 
     @staticmethod
     def backward(ctx, d_reads: Tensor, d_new: Tensor, d_w: Tensor):
+        if ctx.kept is not None:
+            return (*native.backward(ctx.kept, d_reads, d_new, d_w), None)
         raw, memory, w = ctx.saved_tensors
         s, acts, layout, hr = ctx.stages, ctx.acts, ctx.layout, ctx.layout.read_heads
         d_mem, d_w_write, d_erase, d_add = _write_backward(memory, w[:, hr:], acts[5], acts[6],

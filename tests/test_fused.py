@@ -1,19 +1,30 @@
 """The fused engine (ntm.fused) against the reference (ntm.addressing, ntm.memory, ntm.heads):
-values and gradients of one step and of whole runs, float64 gradcheck, the extremes, the switch."""
+values and gradients of one step and of whole runs, float64 gradcheck, the extremes, the switch;
+each on the step's C loops (ntm.native) and on its tensor operations."""
 
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ntm import NTM, NTMConfig, fused, load_model, save_model
+from ntm import NTM, NTMConfig, fused, load_model, native, save_model
 from ntm.addressing import address
 from ntm.memory import read, write
 
 SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "models"
+
+
+@pytest.fixture(autouse=True, params=["C loops", "tensor ops"])
+def engine(request, monkeypatch):
+    """Every test runs on both forms of the fused step: its loops in C (ntm.native, built
+    here when a C compiler is present) and its tensor operations (the fallback)."""
+    if request.param == "C loops" and native.library() is None:
+        pytest.skip("no C compiler here: the C memory step is not built")
+    monkeypatch.setattr(native, "enabled", request.param == "C loops")
+    return request.param
 
 
 def reference_step(raw, memory, previous, layout: fused.Layout):
@@ -57,7 +68,8 @@ def assert_same(a, b, tol):
 # ---------------------------------------------------------------- one step
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # engine: per test
 @given(seed=st.integers(0, 2**31 - 1), batch=st.integers(1, 4), rows=st.integers(3, 16),
        width=st.integers(1, 6), hr=st.integers(1, 3), hw=st.integers(1, 3), data=st.data())
 def test_step_equals_reference_float64(seed, batch, rows, width, hr, hw, data):

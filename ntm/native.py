@@ -1,0 +1,153 @@
+"""The fused memory step's loops in C (``ntm/csrc/memory_step.*``), built at first use.
+
+:class:`ntm.fused.MemoryStep` runs eqs. 2-9 and their backward pass with tensor operations;
+on a CPU at these sizes most of that time goes to dispatching some hundred small operations
+and to passing over the ``(B, N, M)`` memory a dozen times. The C version does the same
+arithmetic in a few loops per sequence. It is built once per machine with the system's C
+compiler (``$CC`` or ``cc``; about a second) into ``~/.cache/ntm-explorer/`` (or
+``$NTM_NATIVE_CACHE``) and loaded with :mod:`ctypes`, so it needs no Python headers and no
+build step at install.
+
+Where there is no compiler, or ``NTM_NATIVE=0``, :func:`library` returns ``None`` (saying why
+once, in a warning) and the fused step keeps to its tensor operations: same numbers to
+float rounding, slower. ``tests/test_fused.py`` checks both against the reference.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from .addressing import EPS, LOG_FLOOR
+
+SOURCES = [Path(__file__).parent / "csrc" / name for name in ("memory_step.c", "memory_step.h")]
+FLAGS = ["-O3", "-fopenmp-simd", "-std=c99", "-shared", "-fPIC"]
+SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
+#: False makes :func:`supports` answer no: the tensor-operation step (tests, benchmarks).
+enabled = True
+
+_INPUTS = ["raw", "memory", "previous"]
+_OUTPUTS = ["reads", "new_memory", "w"]
+_KEPT = ["acts", "content", "gated", "cosine", "log_w", "slope", "norm_m", "norm_k"]
+_GRADS_IN = ["d_reads", "d_new", "d_w"]
+_GRADS_OUT = [f"d_{name}" for name in _INPUTS]
+
+
+class Step(ctypes.Structure):
+    """``struct step`` of memory_step.h: sizes, then a pointer per array."""
+
+    _fields_ = ([(name, ctypes.c_int64) for name in ("B", "N", "M", "H", "Hr", "S", "P")]
+                + [("eps", ctypes.c_double), ("log_floor", ctypes.c_double)]
+                + [(name, ctypes.c_void_p)
+                   for name in _INPUTS + _OUTPUTS + _KEPT + _GRADS_IN + _GRADS_OUT])
+
+
+def _cache_dir() -> Path:
+    if os.environ.get("NTM_NATIVE_CACHE"):
+        return Path(os.environ["NTM_NATIVE_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ntm-explorer"
+
+
+def _build(compiler: str, target: Path) -> None:
+    """Compile to a temporary name, then rename: two processes building at once both succeed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(fd)
+    try:
+        subprocess.run([compiler, *FLAGS, "-o", tmp, str(SOURCES[0]), "-lm"], check=True,
+                       capture_output=True, text=True, timeout=120)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+@functools.cache
+def library() -> ctypes.CDLL | None:
+    """The compiled step, building it if needed; ``None`` (with one warning) if it cannot be."""
+    if os.environ.get("NTM_NATIVE", "1") == "0":
+        return None
+    compiler = shutil.which(os.environ.get("CC", "cc"))
+    digest = hashlib.sha256(b" ".join([*(p.read_bytes() for p in SOURCES),
+                                       " ".join(FLAGS).encode()])).hexdigest()[:16]
+    target = _cache_dir() / f"memory_step-{digest}.so"
+    try:
+        try:
+            lib = ctypes.CDLL(str(target))
+        except OSError:  # not built yet, or a damaged file: (re)build it
+            if compiler is None:
+                raise OSError("no C compiler (cc, or $CC) on the PATH") from None
+            _build(compiler, target)
+            lib = ctypes.CDLL(str(target))
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = str(getattr(exc, "stderr", None) or exc).strip()[-300:]
+        warnings.warn(f"NTM: the C memory step is unavailable ({detail}); the fused step uses "
+                      "tensor operations instead (same results, slower)", stacklevel=2)
+        return None
+    for suffix in SUFFIX.values():
+        for name in ("ntm_forward", "ntm_backward"):
+            fn = getattr(lib, f"{name}_{suffix}")
+            fn.argtypes, fn.restype = [ctypes.POINTER(Step)], ctypes.c_int
+    return lib
+
+
+def supports(raw: Tensor, memory: Tensor, previous: Tensor, shift_width: int) -> bool:
+    """Whether the C step can run these inputs: enabled, on the CPU, all float32 or all
+    float64, a shift kernel no wider than the memory (eq. 8), the library built."""
+    return (enabled and memory.device.type == "cpu" and memory.dtype in SUFFIX
+            and raw.dtype == previous.dtype == memory.dtype
+            and raw.device == previous.device == memory.device
+            and shift_width <= memory.shape[1] and library() is not None)
+
+
+def _call(name: str, step: Step, dtype: torch.dtype) -> None:
+    if getattr(library(), f"{name}_{SUFFIX[dtype]}")(ctypes.byref(step)) != 0:
+        raise MemoryError("NTM: the C memory step could not allocate its scratch space")
+
+
+def _pointers(step: Step, tensors: dict[str, Tensor]) -> None:
+    for name, tensor in tensors.items():
+        setattr(step, name, tensor.data_ptr())
+
+
+def forward(raw: Tensor, memory: Tensor, previous: Tensor, read_heads: int,
+            shift_width: int) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """The head activations, eqs. 5-9, 2 and 3-4 (shapes as :func:`ntm.fused.memory_step`):
+    returns ``(outputs, kept)``, dicts of tensors: ``reads``, ``new_memory``, ``w``, and what
+    :func:`backward` needs."""
+    (batch, rows, width), heads = memory.shape, previous.shape[1]
+    inputs = dict(raw=raw.contiguous(), memory=memory.contiguous(), previous=previous.contiguous())
+    new = memory.new_empty
+    outputs = dict(reads=new(batch, read_heads, width), new_memory=new(batch, rows, width),
+                   w=new(batch, heads, rows))
+    kept = {name: new(batch, heads, rows) for name in _KEPT[1:6]}
+    kept.update(acts=torch.empty_like(inputs["raw"]), norm_m=new(batch, rows),
+                norm_k=new(batch, heads))
+    step = Step(batch, rows, width, heads, read_heads, shift_width, raw.shape[1], EPS, LOG_FLOOR)
+    _pointers(step, {**inputs, **outputs, **kept})
+    _call("ntm_forward", step, memory.dtype)
+    kept.update(inputs, w=outputs["w"], read_heads=read_heads, shift_width=shift_width)
+    return outputs, kept
+
+
+def backward(kept: dict, d_reads: Tensor, d_new: Tensor, d_w: Tensor) -> tuple[Tensor, ...]:
+    """``(d_raw, d_memory, d_previous)`` given the gradients of the step's outputs."""
+    memory, previous = kept["memory"], kept["previous"]
+    grads_in = dict(d_reads=d_reads.contiguous(), d_new=d_new.contiguous(), d_w=d_w.contiguous())
+    grads = {f"d_{name}": torch.empty_like(kept[name]) for name in _INPUTS}  # _GRADS_OUT
+    (batch, rows, width), heads = memory.shape, previous.shape[1]
+    step = Step(batch, rows, width, heads, kept["read_heads"], kept["shift_width"],
+                kept["raw"].shape[1], EPS, LOG_FLOOR)
+    _pointers(step, {name: kept[name] for name in _INPUTS + _OUTPUTS[2:] + _KEPT}
+              | grads_in | grads)
+    _call("ntm_backward", step, memory.dtype)
+    return grads["d_raw"], grads["d_memory"], grads["d_previous"]
