@@ -48,12 +48,14 @@ COMPARE_JS = """async root => {
 
 
 def wait_until_synced(page, root, timeout_ms: int = 10_000) -> None:
-    """Wait for the canvas to go (the figure has taken the last frame and drawn it)."""
+    """Wait for the canvas to go (the figure has taken the last frame and drawn it). The canvas
+    is made at the first moving frame, which a busy browser may not have drawn yet: wait for
+    it to exist too."""
     root.evaluate(
         """(root, timeout) => new Promise((resolve, reject) => {
-            const layer = root.querySelector(".fast-frame");
             const start = performance.now();
-            const poll = () => layer.hidden ? resolve()
+            const layer = () => root.querySelector(".fast-frame");
+            const poll = () => layer()?.hidden ? resolve()
                 : performance.now() - start > timeout ? reject(new Error("canvas never hidden"))
                 : setTimeout(poll, 20);
             poll();
