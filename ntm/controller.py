@@ -31,14 +31,27 @@ class LSTMController(nn.Module):
         return self.h0.expand(shape), self.c0.expand(shape)
 
     def forward(self, x: Tensor, state: ControllerState) -> tuple[Tensor, ControllerState]:
-        h_prev, c_prev = state
-        hs, cs = [], []
-        for layer, cell in enumerate(self.cells):
-            h, c = cell(x, (h_prev[layer], c_prev[layer]))
-            hs.append(h)
-            cs.append(c)
-            x = h
-        return x, (torch.stack(hs), torch.stack(cs))
+        x, layers = self.step_layers(x, self.split_state(state))
+        return x, self.join_state(layers)
+
+    def split_state(self, state: ControllerState) -> list[tuple[Tensor, Tensor]]:
+        """``(h, c)`` stacked over layers -> one ``(h, c)`` per layer."""
+        return list(zip(state[0], state[1], strict=True))
+
+    def join_state(self, layers: list[tuple[Tensor, Tensor]]) -> ControllerState:
+        """The inverse of :meth:`split_state`."""
+        hs, cs = zip(*layers, strict=True)
+        return torch.stack(hs), torch.stack(cs)
+
+    def step_layers(self, x: Tensor, layers: list[tuple[Tensor, Tensor]]
+                    ) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
+        """One step on the per-layer state (:meth:`split_state`): no stacking per step, for
+        loops over time that split once and join at the end (``NTM.run``)."""
+        new = []
+        for cell, state in zip(self.cells, layers, strict=True):
+            x, c = cell(x, state)
+            new.append((x, c))
+        return x, new
 
 
 class FeedforwardController(nn.Module):
@@ -58,6 +71,15 @@ class FeedforwardController(nn.Module):
         for layer in self.layers:
             x = torch.tanh(layer(x))
         return x, ()
+
+    def split_state(self, state: ControllerState) -> list:
+        return []
+
+    def join_state(self, layers: list) -> ControllerState:
+        return ()
+
+    def step_layers(self, x: Tensor, layers: list) -> tuple[Tensor, list]:
+        return self(x, ())[0], []
 
 
 CONTROLLERS = {"lstm": LSTMController, "feedforward": FeedforwardController}

@@ -179,9 +179,9 @@ class MemoryStep(torch.autograd.Function):
     def forward(ctx, raw: Tensor, memory: Tensor, previous: Tensor, layout: Layout):
         ctx.kept = None
         if native.supports(raw, memory, previous, layout.shift_width):  # loops in C: ntm.native
-            out, ctx.kept = native.forward(raw, memory, previous, layout.read_heads,
-                                           layout.shift_width)
-            return out["reads"], out["new_memory"], out["w"]
+            *out, ctx.kept = native.forward(raw, memory, previous, layout.read_heads,
+                                            layout.shift_width)
+            return tuple(out)
         acts = _activate(raw, layout)
         ctx.layout, ctx.acts = layout, acts
         k, beta, gate, shift, gamma, erase, add = acts

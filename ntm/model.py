@@ -283,22 +283,23 @@ class NTM(nn.Module):
     def _run_fused(self, x: Tensor, state: NTMState) -> tuple[Tensor, NTMState]:
         """:meth:`run` on the fused engine: per step the controller, both head layers in one
         product and :class:`ntm.fused.MemoryStep`; the output layer once for all steps."""
-        c, heads, batch = self.config, self.heads, x.shape[1]
+        c, heads = self.config, self.heads
         layout = fused.Layout(c.read_heads, c.write_heads, c.memory_width, 2 * c.shift_range + 1)
         weight = torch.cat([heads.addressing.weight, heads.erase_add.weight])
         bias = torch.cat([heads.addressing.bias, heads.erase_add.bias])
-        memory, reads, controller = state.memory, state.reads, state.controller
+        memory, reads = state.memory, state.reads
+        layers = self.controller.split_state(state.controller)  # per layer: no stack per step
         weights = torch.cat([state.read_weights, state.write_weights], dim=1)
         hs, rs = [], []
         for x_t in x:
-            h, controller = self.controller(torch.cat([x_t, reads.reshape(batch, -1)], -1),
-                                            controller)
+            h, layers = self.controller.step_layers(torch.cat([x_t, reads.flatten(1)], -1),
+                                                    layers)
             reads, memory, weights = fused.memory_step(F.linear(h, weight, bias), memory,
                                                        weights, layout)
             hs.append(h)
-            rs.append(reads.reshape(batch, -1))
+            rs.append(reads.flatten(1))
         logits = self.output(torch.cat([torch.stack(hs), torch.stack(rs)], dim=-1))
-        hr = c.read_heads
+        hr, controller = c.read_heads, self.controller.join_state(layers)
         return logits, NTMState(memory, weights[:, :hr], weights[:, hr:], reads, controller)
 
     def forward(self, x: Tensor, state: NTMState | None = None) -> Tensor:

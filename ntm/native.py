@@ -24,6 +24,7 @@ import subprocess
 import tempfile
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -100,6 +101,31 @@ def library() -> ctypes.CDLL | None:
     return lib
 
 
+#: glibc's mallopt parameters (malloc.h): M_TRIM_THRESHOLD, M_MMAP_THRESHOLD.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+@functools.cache
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed memory for the next allocation instead of handing it back
+    to the system; returns whether it applied (it does nothing elsewhere, e.g. on macOS).
+
+    A training step allocates every time step's memory (``(B, N, M)``, 327 kB at B = 32) and its
+    gradient, some 27 MB per batch of copy, and frees it all after the backward pass. By default
+    glibc returns such memory at once (large blocks are mapped and unmapped; the heap's top is
+    trimmed), so the next batch page-faults it back in, zeroed by the kernel: about a fifth of
+    the step's time at B = 32 (`benchmarks/bench_ntm.py` turns this on for every row). Blocks
+    up to 32 MB then come from the heap, and up to 1 GiB of freed heap is kept. Process-wide;
+    called by the training loop (:func:`ntm.training.loop.fit`).
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(mallopt(_M_TRIM_THRESHOLD, 1 << 30))
+
+
 def supports(raw: Tensor, memory: Tensor, previous: Tensor, shift_width: int) -> bool:
     """Whether the C step can run these inputs: enabled, on the CPU, all float32 or all
     float64, a shift kernel no wider than the memory (eq. 8), the library built."""
@@ -119,35 +145,41 @@ def _pointers(step: Step, tensors: dict[str, Tensor]) -> None:
         setattr(step, name, tensor.data_ptr())
 
 
+class Kept(NamedTuple):
+    """What :func:`backward` needs from :func:`forward`: the filled-in ``struct step`` and the
+    tensors its pointers refer to (held here so that they stay alive)."""
+
+    step: Step
+    inputs: tuple[Tensor, Tensor, Tensor]  #: raw, memory, previous
+    w: Tensor
+    buffer: Tensor  #: the _KEPT arrays, one after another
+
+
 def forward(raw: Tensor, memory: Tensor, previous: Tensor, read_heads: int,
-            shift_width: int) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+            shift_width: int) -> tuple[Tensor, Tensor, Tensor, Kept]:
     """The head activations, eqs. 5-9, 2 and 3-4 (shapes as :func:`ntm.fused.memory_step`):
-    returns ``(outputs, kept)``, dicts of tensors: ``reads``, ``new_memory``, ``w``, and what
-    :func:`backward` needs."""
+    returns ``(reads, new_memory, w, kept)``, ``kept`` for :func:`backward`."""
+    inputs = raw.contiguous(), memory.contiguous(), previous.contiguous()
     (batch, rows, width), heads = memory.shape, previous.shape[1]
-    inputs = dict(raw=raw.contiguous(), memory=memory.contiguous(), previous=previous.contiguous())
-    new = memory.new_empty
-    outputs = dict(reads=new(batch, read_heads, width), new_memory=new(batch, rows, width),
-                   w=new(batch, heads, rows))
-    kept = {name: new(batch, heads, rows) for name in _KEPT[1:6]}
-    kept.update(acts=torch.empty_like(inputs["raw"]), norm_m=new(batch, rows),
-                norm_k=new(batch, heads))
+    reads = memory.new_empty(batch, read_heads, width)
+    new_memory, w = torch.empty_like(inputs[1]), torch.empty_like(inputs[2])
+    # _KEPT in one allocation: acts (raw's layout), five (B, H, N) stages, norm_m, norm_k
+    sizes = [raw.numel()] + [batch * heads * rows] * 5 + [batch * rows, batch * heads]
+    buffer = memory.new_empty(sum(sizes))
     step = Step(batch, rows, width, heads, read_heads, shift_width, raw.shape[1], EPS, LOG_FLOOR)
-    _pointers(step, {**inputs, **outputs, **kept})
+    _pointers(step, dict(zip(_INPUTS, inputs, strict=True)) | dict(reads=reads, new_memory=new_memory, w=w))
+    address = buffer.data_ptr()
+    for name, size in zip(_KEPT, sizes, strict=True):
+        setattr(step, name, address)
+        address += size * buffer.element_size()
     _call("ntm_forward", step, memory.dtype)
-    kept.update(inputs, w=outputs["w"], read_heads=read_heads, shift_width=shift_width)
-    return outputs, kept
+    return reads, new_memory, w, Kept(step, inputs, w, buffer)
 
 
-def backward(kept: dict, d_reads: Tensor, d_new: Tensor, d_w: Tensor) -> tuple[Tensor, ...]:
+def backward(kept: Kept, d_reads: Tensor, d_new: Tensor, d_w: Tensor) -> tuple[Tensor, ...]:
     """``(d_raw, d_memory, d_previous)`` given the gradients of the step's outputs."""
-    memory, previous = kept["memory"], kept["previous"]
-    grads_in = dict(d_reads=d_reads.contiguous(), d_new=d_new.contiguous(), d_w=d_w.contiguous())
-    grads = {f"d_{name}": torch.empty_like(kept[name]) for name in _INPUTS}  # _GRADS_OUT
-    (batch, rows, width), heads = memory.shape, previous.shape[1]
-    step = Step(batch, rows, width, heads, kept["read_heads"], kept["shift_width"],
-                kept["raw"].shape[1], EPS, LOG_FLOOR)
-    _pointers(step, {name: kept[name] for name in _INPUTS + _OUTPUTS[2:] + _KEPT}
-              | grads_in | grads)
-    _call("ntm_backward", step, memory.dtype)
-    return grads["d_raw"], grads["d_memory"], grads["d_previous"]
+    grads = [torch.empty_like(x) for x in kept.inputs]  # _GRADS_OUT
+    given = (d_reads.contiguous(), d_new.contiguous(), d_w.contiguous())
+    _pointers(kept.step, dict(zip(_GRADS_IN, given, strict=True)) | dict(zip(_GRADS_OUT, grads, strict=True)))
+    _call("ntm_backward", kept.step, kept.w.dtype)
+    return tuple(grads)

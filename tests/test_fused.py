@@ -81,6 +81,20 @@ def test_step_equals_reference_float64(seed, batch, rows, width, hr, hw, data):
     assert_same(grad, ref_grad, 1e-10)
 
 
+@pytest.mark.parametrize("width", [7, 8, 16, 20, 21, 32])
+@pytest.mark.parametrize("heads", [(1, 1), (2, 2)])
+def test_every_memory_width_of_the_c_loops(width, heads):
+    """The C loops take the usual widths (8, 16, 20, 32) as constants (memory_step.c's
+    FIXED_WIDTH) and any other one as a variable: each path equals the reference."""
+    for dtype, tol in ((torch.float64, 1e-12), (torch.float32, 1e-6)):
+        inputs, layout = problem(width, batch=3, rows=12, width=width, hr=heads[0], hw=heads[1],
+                                 dtype=dtype)
+        ref_out, ref_grad = outputs_and_grads(reference_step, inputs, layout)
+        out, grad = outputs_and_grads(fused.memory_step, inputs, layout)
+        assert_same(out, ref_out, tol)
+        assert_same(grad, ref_grad, 100 * tol)
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_step_equals_reference_float32(seed):
     inputs, layout = problem(seed, batch=8, rows=128, width=20, dtype=torch.float32)

@@ -70,10 +70,9 @@ static void FN(softmax_grad)(const double *grad, const real *out, double *result
  * (x(i - d) = ext[i - d + R]), so the loops over i have no wrap-around (R <= (N - 1) / 2). */
 static void FN(extend)(const double *x, double *ext, int64_t n, int64_t radius)
 {
-    for (int64_t t = 0; t < n + 2 * radius; t++) {
-        int64_t i = t - radius;
-        ext[t] = x[i < 0 ? i + n : i >= n ? i - n : i];
-    }
+    for (int64_t t = 0; t < radius; t++) ext[t] = x[n - radius + t];
+    for (int64_t i = 0; i < n; i++) ext[radius + i] = x[i];
+    for (int64_t t = 0; t < radius; t++) ext[radius + n + t] = x[t];
 }
 
 /* Scratch space: n doubles, or n reals, from a cursor. */
@@ -182,9 +181,10 @@ static void FN(address)(const struct FN(step) *s, int64_t b, int64_t h, const do
 }
 
 /* One pass over the memory of sequence b: the row norms and every head's k . M(i) (eq 6). */
-static void FN(norms_and_dots)(const struct FN(step) *s, int64_t b, double *dots)
+static INLINE void FN(norms_and_dots)(const struct FN(step) *s, int64_t b, double *dots,
+                                      const int64_t M)
 {
-    int64_t N = s->N, M = s->M;
+    int64_t N = s->N;
     for (int64_t i = 0; i < N; i++) {
         const real *row = s->memory + (b * N + i) * M;
         real sq = 0;
@@ -203,10 +203,10 @@ static void FN(norms_and_dots)(const struct FN(step) *s, int64_t b, double *dots
 
 /* One pass over the memory of sequence b: eq. 2 for the read heads (acc: Hr M scratch) and
  * eqs. 3-4 for the write heads (keep, added: M scratch each). */
-static void FN(read_write)(const struct FN(step) *s, int64_t b, real *acc, real *keep,
-                           real *added)
+static INLINE void FN(read_write)(const struct FN(step) *s, int64_t b, real *acc, real *keep,
+                                  real *added, const int64_t M)
 {
-    int64_t N = s->N, M = s->M, H = s->H, Hr = s->Hr, Hw = H - Hr;
+    int64_t N = s->N, H = s->H, Hr = s->Hr, Hw = H - Hr;
     const real *w = s->w + b * H * N;
     const real *erase = s->acts + FN(write_head)(s, b, 0), *add = erase + M;  /* stride 2M */
     for (int64_t j = 0; j < Hr * M; j++) acc[j] = 0;
@@ -246,9 +246,9 @@ int FN(ntm_forward)(struct FN(step) *s)
     real *added = FN(take_real)(&row_cursor, M);
     for (int64_t b = 0; b < s->B; b++) {
         FN(activate)(s, b, z);
-        FN(norms_and_dots)(s, b, dots);
+        FIXED_WIDTH(FN(norms_and_dots), M, s, b, dots);
         for (int64_t h = 0; h < H; h++) FN(address)(s, b, h, dots + h * N, z, g, gx);
-        FN(read_write)(s, b, acc, keep, added);
+        FIXED_WIDTH(FN(read_write), M, s, b, acc, keep, added);
     }
     free(scratch);
     free(rows);
@@ -260,10 +260,11 @@ int FN(ntm_forward)(struct FN(step) *s)
 /* One pass over the memory of sequence b: eqs. 3-4 and 2 backward. Sets d_memory to dL/dM
  * through the write's keep factor and the reads, sets dL/d(e, a), adds the reads' and the
  * writes' dL/dw to dw. Scratch: ea 2 Hw M, factor Hw M, keep and others M each. */
-static void FN(read_write_backward)(const struct FN(step) *s, int64_t b, double *dw, real *ea,
-                                    real *factor, real *keep, real *others)
+static INLINE void FN(read_write_backward)(const struct FN(step) *s, int64_t b, double *dw,
+                                           real *ea, real *factor, real *keep, real *others,
+                                           const int64_t M)
 {
-    int64_t N = s->N, M = s->M, H = s->H, Hr = s->Hr, Hw = H - Hr;
+    int64_t N = s->N, H = s->H, Hr = s->Hr, Hw = H - Hr;
     const real *w = s->w + b * H * N, *d_reads = s->d_reads + b * Hr * M;
     const real *erase = s->acts + FN(write_head)(s, b, 0), *add = erase + M;  /* stride 2M */
     real *d_erase = ea, *d_add = ea + Hw * M;
@@ -369,10 +370,11 @@ static void FN(address_backward)(const struct FN(step) *s, int64_t b, int64_t h,
 
 /* One pass over the memory of sequence b: eq. 6 backward into d_memory (the keys' terms and
  * the row norms', d|M(i)| / dM(i) = M(i) / |M(i)|) and the keys' dL/dk. Scratch: acc H M. */
-static void FN(dots_backward)(const struct FN(step) *s, int64_t b, const double *d_dot,
-                              const double *d_norm_m, const double *d_norm_k, real *acc)
+static INLINE void FN(dots_backward)(const struct FN(step) *s, int64_t b, const double *d_dot,
+                                     const double *d_norm_m, const double *d_norm_k, real *acc,
+                                     const int64_t M)
 {
-    int64_t N = s->N, M = s->M, H = s->H;
+    int64_t N = s->N, H = s->H;
     for (int64_t j = 0; j < H * M; j++) acc[j] = 0;
     for (int64_t i = 0; i < N; i++) {
         const real *row = s->memory + (b * N + i) * M;
@@ -414,12 +416,12 @@ int FN(ntm_backward)(struct FN(step) *s)
     real *keep = FN(take_real)(&row_cursor, M), *others = FN(take_real)(&row_cursor, M);
     for (int64_t b = 0; b < s->B; b++) {
         for (int64_t j = 0; j < H * N; j++) dw[j] = s->d_w[b * H * N + j];
-        FN(read_write_backward)(s, b, dw, ea, factor, keep, others);
+        FIXED_WIDTH(FN(read_write_backward), M, s, b, dw, ea, factor, keep, others);
         for (int64_t i = 0; i < N; i++) d_norm_m[i] = 0;
         for (int64_t h = 0; h < H; h++)
             FN(address_backward)(s, b, h, dw + h * N, d_dot + h * N, d_norm_m, d_norm_k + h, v,
                                  u, gx, vx);
-        FN(dots_backward)(s, b, d_dot, d_norm_m, d_norm_k, acc);
+        FIXED_WIDTH(FN(dots_backward), M, s, b, d_dot, d_norm_m, d_norm_k, acc);
         FN(activate_backward)(s, b, v);  /* v, u: 2N >= 2S doubles */
     }
     free(scratch);
