@@ -162,7 +162,6 @@ def main() -> None:
                              "thread, what the wall time would be on an idle machine)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    native.keep_freed_memory()  # every row: no page faults for each batch (ntm.native)
     repeats = 3 if args.quick else 7
     devices = [args.device] if args.device != "auto" else (
         ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])

@@ -179,9 +179,10 @@ class MemoryStep(torch.autograd.Function):
     def forward(ctx, raw: Tensor, memory: Tensor, previous: Tensor, layout: Layout):
         ctx.kept = None
         if native.supports(raw, memory, previous, layout.shift_width):  # loops in C: ntm.native
-            *out, ctx.kept = native.forward(raw, memory, previous, layout.read_heads,
-                                            layout.shift_width)
-            return tuple(out)
+            reads, new_memory, w, ctx.kept = native.forward(raw, memory, previous,
+                                                            layout.read_heads, layout.shift_width)
+            ctx.save_for_backward(w)  # not on ctx.kept: see native.Kept
+            return reads, new_memory, w
         acts = _activate(raw, layout)
         ctx.layout, ctx.acts = layout, acts
         k, beta, gate, shift, gamma, erase, add = acts
@@ -197,6 +198,7 @@ class MemoryStep(torch.autograd.Function):
     @staticmethod
     def backward(ctx, d_reads: Tensor, d_new: Tensor, d_w: Tensor):
         if ctx.kept is not None:
+            ctx.saved_tensors  # noqa: B018 -- checks that w was not changed in place
             return (*native.backward(ctx.kept, d_reads, d_new, d_w), None)
         raw, memory, w = ctx.saved_tensors
         s, acts, layout, hr = ctx.stages, ctx.acts, ctx.layout, ctx.layout.read_heads

@@ -101,31 +101,6 @@ def library() -> ctypes.CDLL | None:
     return lib
 
 
-#: glibc's mallopt parameters (malloc.h): M_TRIM_THRESHOLD, M_MMAP_THRESHOLD.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-
-
-@functools.cache
-def keep_freed_memory() -> bool:
-    """Ask glibc's malloc to keep freed memory for the next allocation instead of handing it back
-    to the system; returns whether it applied (it does nothing elsewhere, e.g. on macOS).
-
-    A training step allocates every time step's memory (``(B, N, M)``, 327 kB at B = 32) and its
-    gradient, some 27 MB per batch of copy, and frees it all after the backward pass. By default
-    glibc returns such memory at once (large blocks are mapped and unmapped; the heap's top is
-    trimmed), so the next batch page-faults it back in, zeroed by the kernel: about a fifth of
-    the step's time at B = 32 (`benchmarks/bench_ntm.py` turns this on for every row). Blocks
-    up to 32 MB then come from the heap, and up to 1 GiB of freed heap is kept. Process-wide;
-    called by the training loop (:func:`ntm.training.loop.fit`).
-    """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return bool(mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(mallopt(_M_TRIM_THRESHOLD, 1 << 30))
-
-
 def supports(raw: Tensor, memory: Tensor, previous: Tensor, shift_width: int) -> bool:
     """Whether the C step can run these inputs: enabled, on the CPU, all float32 or all
     float64, a shift kernel no wider than the memory (eq. 8), the library built."""
@@ -147,11 +122,13 @@ def _pointers(step: Step, tensors: dict[str, Tensor]) -> None:
 
 class Kept(NamedTuple):
     """What :func:`backward` needs from :func:`forward`: the filled-in ``struct step`` and the
-    tensors its pointers refer to (held here so that they stay alive)."""
+    tensors its pointers refer to, held here so that they stay alive -- all but the output
+    ``w``, which the caller must keep with ``ctx.save_for_backward``: an output held on the
+    autograd node would be a reference cycle (output -> grad_fn -> ctx -> output), freed only
+    by Python's garbage collector, so every batch's memory would pile up until then."""
 
     step: Step
     inputs: tuple[Tensor, Tensor, Tensor]  #: raw, memory, previous
-    w: Tensor
     buffer: Tensor  #: the _KEPT arrays, one after another
 
 
@@ -173,13 +150,14 @@ def forward(raw: Tensor, memory: Tensor, previous: Tensor, read_heads: int,
         setattr(step, name, address)
         address += size * buffer.element_size()
     _call("ntm_forward", step, memory.dtype)
-    return reads, new_memory, w, Kept(step, inputs, w, buffer)
+    return reads, new_memory, w, Kept(step, inputs, buffer)
 
 
 def backward(kept: Kept, d_reads: Tensor, d_new: Tensor, d_w: Tensor) -> tuple[Tensor, ...]:
-    """``(d_raw, d_memory, d_previous)`` given the gradients of the step's outputs."""
+    """``(d_raw, d_memory, d_previous)`` given the gradients of the step's outputs (forward's
+    ``w`` must still be alive: see :class:`Kept`)."""
     grads = [torch.empty_like(x) for x in kept.inputs]  # _GRADS_OUT
     given = (d_reads.contiguous(), d_new.contiguous(), d_w.contiguous())
     _pointers(kept.step, dict(zip(_GRADS_IN, given, strict=True)) | dict(zip(_GRADS_OUT, grads, strict=True)))
-    _call("ntm_backward", kept.step, kept.w.dtype)
+    _call("ntm_backward", kept.step, kept.buffer.dtype)
     return tuple(grads)

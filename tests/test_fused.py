@@ -2,6 +2,8 @@
 values and gradients of one step and of whole runs, float64 gradcheck, the extremes, the switch;
 each on the step's C loops (ntm.native) and on its tensor operations."""
 
+import gc
+import weakref
 from pathlib import Path
 
 import pytest
@@ -93,6 +95,25 @@ def test_every_memory_width_of_the_c_loops(width, heads):
         out, grad = outputs_and_grads(fused.memory_step, inputs, layout)
         assert_same(out, ref_out, tol)
         assert_same(grad, ref_grad, 100 * tol)
+
+
+def test_a_step_is_freed_without_the_garbage_collector():
+    """No reference cycle holds a step: with the collector off, its outputs die with their last
+    reference. (The C path once kept its output w on the autograd node, w -> grad_fn -> ctx ->
+    w, so a training batch's memories piled up until the collector ran: 5,700 page faults per
+    batch of 32 copy sequences, against about a hundred.)"""
+    inputs, layout = problem(0, batch=2, rows=12, width=4, dtype=torch.float32)
+    leaves = [x.detach().clone().requires_grad_(True) for x in inputs]
+    gc.collect()
+    gc.disable()
+    try:
+        outs = fused.memory_step(*leaves, layout)
+        refs = [weakref.ref(o) for o in outs]
+        sum(o.sum() for o in outs).backward()
+        del outs
+        assert [r() for r in refs] == [None, None, None]
+    finally:
+        gc.enable()
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -59,7 +59,6 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .. import native
 from ..baseline import LSTMBaseline
 from ..checkpoint import weights_are_finite
 from ..cuda_graphs import GraphedSteps
@@ -235,7 +234,6 @@ def fit(config: TrainConfig, run: Run | None = None) -> Iterator[Event]:
     ``run`` continues a run (a resumed one); by default a new one starts. Stopping early is
     the caller's: it simply stops iterating.
     """
-    native.keep_freed_memory()  # no page faults for each batch's memory (see there)
     run = start(config) if run is None else run
     events = _events(config, run)
     while True:
