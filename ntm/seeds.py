@@ -3,7 +3,7 @@ learning curve and the generalisation table -- small JSON, not the checkpoints:
 
     python -m ntm.seeds --seeds 0,1,2,3,4 --jobs 2 --output assets/models/copy.seeds.json \
         --runs runs/seeds/copy --lengths 10,20,30,50,80,100,120 --sequences 1000 -- \
-        --task copy --optimizer adam --lr 1e-3 --max-sequences 40000 --threads 1 \
+        --task copy --batch-size 8 --optimizer adam --lr 1e-3 --max-sequences 40000 --threads 1 \
         --then --lr-decay-below 1e9 --lr-decay 0.1 --max-sequences 80000
 
 Everything after ``--`` is ``python -m ntm.train``'s command line, without ``--seed`` and

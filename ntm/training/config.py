@@ -63,9 +63,9 @@ class TrainConfig:
     lstm_hidden: int = setting(256, "LSTM baseline: units per layer", "model", low=1)
     lstm_layers: int = setting(3, "LSTM baseline: layers", "model", low=1)
 
-    batch_size: int = setting(8, "sequences per optimiser step", "optimisation", low=1)
+    batch_size: int = setting(16, "sequences per optimiser step", "optimisation", low=1)
     optimizer: str = setting("rmsprop", "the optimiser", "optimisation", choices=OPTIMIZERS)
-    lr: float = setting(3e-4, "learning rate", "optimisation", above=0.0)
+    lr: float = setting(5e-4, "learning rate", "optimisation", above=0.0)
     lr_decay_below: float = setting(
         1.0, "once held-out bit errors per sequence (whole range) fall below BITS, multiply the "
         "learning rate by --lr-decay, once (0: off); given with --resume, it schedules one more "

@@ -22,15 +22,16 @@ fused engine, each step's forward and backward are replayed from a captured CUDA
 and learning rate (:data:`~ntm.training.config.GPU_RECIPE`) when neither is given.
 
 The default recipe keeps the paper's optimiser (RMSProp, momentum 0.9) but not its batch of 1:
-a feed-forward controller (100 units), **batches of 8 at RMSProp 3e-4**, gradient-norm
+a feed-forward controller (100 units), **batches of 16 at RMSProp 5e-4**, gradient-norm
 clipping at 10, a constant memory initialisation (Collier & Beel 2018) and learned initial
 weightings. The learning rate drops to 0.3x once the held-out errors fall below 1 bit per
 sequence (``lr_decay_below``), and a later cut (``--resume --lr-decay-below``) fine-tunes a
 converged model. In ``benchmarks/bench_convergence.py`` this converged copy in every seed,
-most in well under a minute; Adam 1e-3 (the previous default) needed two to five times longer
-and left one seed in five at 1-3 bit errors per sequence, every one of them in a sequence
-holding an all-zero input vector, which a feed-forward controller can take for the silent
-answer phase. ``controller="lstm"`` gives the paper's controller.
+most in well under a minute; batches of 8 at 3e-4 (the default until the C loops made larger
+batches cheap) stalled one seed in five; Adam 1e-3 (the default before that) needed two to five
+times longer and left one seed in five at 1-3 bit errors per sequence, every one of them in a
+sequence holding an all-zero input vector, which a feed-forward controller can take for the
+silent answer phase. ``controller="lstm"`` gives the paper's controller.
 
 Two opt-in ingredients made the harder tasks learnable here (their model cards give the exact
 commands):
@@ -45,8 +46,8 @@ commands):
   bit errors per sequence in three seeds, an LSTM-controller run at 6); with it the write head
   walks along memory and the read head then learns its content lookup.
 
-Both shipped models of those tasks were trained with Adam 1e-3, the default before RMSProp
-3e-4; their cards list every setting of their runs.
+Both shipped models of those tasks were trained with Adam 1e-3, the default before RMSProp;
+their cards list every setting of their runs.
 """
 
 from __future__ import annotations
