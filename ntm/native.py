@@ -144,7 +144,8 @@ def forward(raw: Tensor, memory: Tensor, previous: Tensor, read_heads: int,
     sizes = [raw.numel()] + [batch * heads * rows] * 5 + [batch * rows, batch * heads]
     buffer = memory.new_empty(sum(sizes))
     step = Step(batch, rows, width, heads, read_heads, shift_width, raw.shape[1], EPS, LOG_FLOOR)
-    _pointers(step, dict(zip(_INPUTS, inputs, strict=True)) | dict(reads=reads, new_memory=new_memory, w=w))
+    outputs = dict(reads=reads, new_memory=new_memory, w=w)
+    _pointers(step, dict(zip(_INPUTS, inputs, strict=True)) | outputs)
     address = buffer.data_ptr()
     for name, size in zip(_KEPT, sizes, strict=True):
         setattr(step, name, address)
@@ -158,6 +159,7 @@ def backward(kept: Kept, d_reads: Tensor, d_new: Tensor, d_w: Tensor) -> tuple[T
     ``w`` must still be alive: see :class:`Kept`)."""
     grads = [torch.empty_like(x) for x in kept.inputs]  # _GRADS_OUT
     given = (d_reads.contiguous(), d_new.contiguous(), d_w.contiguous())
-    _pointers(kept.step, dict(zip(_GRADS_IN, given, strict=True)) | dict(zip(_GRADS_OUT, grads, strict=True)))
+    _pointers(kept.step, dict(zip(_GRADS_IN, given, strict=True))
+              | dict(zip(_GRADS_OUT, grads, strict=True)))
     _call("ntm_backward", kept.step, kept.buffer.dtype)
     return tuple(grads)
