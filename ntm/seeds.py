@@ -1,10 +1,12 @@
 """Is a good result a lucky seed? Train one recipe with several seeds and keep, per seed, the
-learning curve and the generalisation table -- small JSON, not the checkpoints:
+learning curve and the generalisation table -- small JSON, not the checkpoints (this made
+assets/models/copy.seeds.json):
 
-    python -m ntm.seeds --seeds 0,1,2,3,4 --jobs 2 --output assets/models/copy.seeds.json \
-        --runs runs/seeds/copy --lengths 10,20,30,50,80,100,120 --sequences 1000 -- \
-        --task copy --batch-size 8 --optimizer adam --lr 1e-3 --max-sequences 40000 --threads 1 \
-        --then --lr-decay-below 1e9 --lr-decay 0.1 --max-sequences 80000
+    python -m ntm.seeds --seeds 0,1,2,3,4 --jobs 2 --output runs/seeds/copy2.seeds.json \
+        --runs runs/seeds/copy2 --lengths 10,20,30,50,80,100,120 --sequences 1000 -- \
+        --task copy --target-bit-errors 0 --max-sequences 50000 --eval-every 4000 \
+        --eval-sequences 400 --threads 1 --then --lr-decay-below 1e9 --lr-decay 0.3 \
+        --max-sequences 100000
 
 Everything after ``--`` is ``python -m ntm.train``'s command line, without ``--seed`` and
 ``--output`` (each seed gets its own); ``--then`` starts another stage that continues the run

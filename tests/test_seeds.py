@@ -223,8 +223,11 @@ def test_the_seeds_line_counts_the_seeds_that_learnt_their_range(trained):
     doc = copy.deepcopy(trained[1])
     doc["seeds"][0]["curve"][-1]["bit_errors"] = 0.05
     doc["seeds"][1]["curve"][-1]["bit_errors"] = 3.0
+    doc["seeds"][0]["rows"][-1]["bit_errors"] = 0.25
+    doc["seeds"][1]["rows"][-1]["bit_errors"] = 0.0
     assert G.seeds_line("NTM", doc) == ("NTM, 24 sequences per seed: 1 of 2 seeds ended under "
-                                        "0.1 bit errors per sequence on the training lengths")
+                                        "0.1 bit errors per sequence on the training lengths, "
+                                        "1 of 2 at length 6")
 
 
 def test_a_seeds_table_is_kept_beside_it_and_reused_while_it_fits(trained, monkeypatch):
