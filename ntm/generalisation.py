@@ -139,3 +139,16 @@ def seeds_line(name: str, doc: Mapping) -> str:
     n = len(doc["seeds"])
     return (f"{name}{budget}: {good} of {n} seeds ended under 0.1 bit errors per sequence on "
             f"the training lengths, {far} of {n} at {where}")
+
+
+def fine_tune_note(name: str, metadata: Mapping) -> str | None:
+    """For a model fine-tuned from earlier weights (``--init-from``), a sentence saying that its
+    stored learning curve is of the fine-tune alone, so it starts from a trained model; else
+    None."""
+    start = metadata.get("init_from")
+    if not isinstance(start, Mapping):
+        return None
+    seen = start.get("sequences_seen")
+    before = f" that had already seen {seen:,} sequences" if isinstance(seen, int) else ""
+    return (f"{name}'s curve is its last fine-tune alone, from weights{before}: it starts "
+            "trained")

@@ -239,3 +239,11 @@ def test_a_seeds_table_is_kept_beside_it_and_reused_while_it_fits(trained, monke
     assert seeds.evaluate_seed(path, [2, 6], 12, "1") == kept["rows"]
     with pytest.raises(pytest.fail.Exception):  # another evaluation is not the kept one
         seeds.evaluate_seed(path, [2, 6], 13, "1")
+
+
+def test_a_fine_tuned_models_curve_is_said_to_start_trained():
+    meta = {"init_from": {"path": "a.pt", "sequences_seen": 876432, "wall_time": 4400.0}}
+    assert G.fine_tune_note("NTM", meta) == (
+        "NTM's curve is its last fine-tune alone, from weights that had already seen 876,432 "
+        "sequences: it starts trained")
+    assert G.fine_tune_note("LSTM", {"curve": []}) is None
