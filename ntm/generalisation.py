@@ -132,9 +132,8 @@ def seeds_line(name: str, doc: Mapping) -> str:
     seen = [rec.get("sequences_seen") for rec in doc["seeds"]]
     budget = (f", {max(seen):,} sequences per seed" if all(isinstance(n, int) for n in seen)
               else "")
-    last = doc["summary"][-1]
-    where = " and ".join(f"{k} {last[k]}" for k in size_columns(doc["summary"])
-                         if k not in ("median", "min", "max"))
+    last = doc["seeds"][0]["rows"][-1]
+    where = " and ".join(f"{k} {last[k]}" for k in size_columns(doc["seeds"][0]["rows"]))
     far = sum(1 for rec in doc["seeds"] if rec["rows"][-1]["bit_errors"] < 0.1)
     n = len(doc["seeds"])
     return (f"{name}{budget}: {good} of {n} seeds ended under 0.1 bit errors per sequence on "

@@ -146,8 +146,8 @@ curves = {name: m.metadata.get("curve", []) for name, m in models.items()}
 notes = [n for name, m in models.items() if (n := G.fine_tune_note(name, m.metadata))]
 st.caption("Held-out cost and bit errors per sequence over the training lengths, measured during "
            "training, against the number of training sequences seen (log scale), as in the "
-           "paper's Figure 3." + (" " + "; ".join(notes) + ". The seeds' curves above learn from "
-                                  "scratch." if notes else ""))
+           "paper's Figure 3." + (" " + "; ".join(notes) + "." if notes else "")
+           + (" The seeds' curves above learn from scratch." if notes and seeds else ""))
 left, right = st.columns(2, gap="large")
 left.plotly_chart(evaluation_figures.learning_curves(curves), config=PLOT, key="lc_cost")
 right.plotly_chart(evaluation_figures.learning_curves(curves, y="bit_errors", y_title="bit errors per sequence"),
