@@ -15,9 +15,10 @@ BCE of the last 20 outputs. Three models run the same batch, interleaved, in one
 * a bare ``nn.LSTMCell`` loop of the same size whose "read vector" is a zero tensor, with the
   same output layer: the floor an NTM of this size could reach.
 
-Each cell is the median over the repeats of sequences per second (forward + backward). On CUDA
-the fused engine is also timed with forward + backward captured in one CUDA graph
-(``ntm.cuda_graphs``): the way training runs there. Timings are wall-clock; print
+Each cell is the median over the repeats of sequences per second (forward + backward). On a
+CPU with the C loops built, a second table times the C memory step alone (best of the repeats,
+with the build's CPU flags). On CUDA the fused engine is also timed with forward + backward
+captured in one CUDA graph (``ntm.cuda_graphs``): the way training runs there. Timings are wall-clock; print
 ``uptime`` beside them on a shared machine.
 """
 
@@ -137,6 +138,33 @@ def table(device: str, batches: list[int], repeats: int, clock=time.perf_counter
         print("| " + " | ".join(cells) + " |", flush=True)
 
 
+def c_step_table(batches: list[int], repeats: int) -> None:
+    """The C memory step alone (``ntm.native.forward`` / ``backward``) at copy's sizes: the part
+    of the NTM's step that its C loops compute, in microseconds per call and per sequence."""
+    print("| C memory step alone | batch | forward µs | backward µs | µs per sequence (fwd + bwd) |")
+    print("|---|---:|---:|---:|---:|")
+    n, m, heads, shifts = CONFIG.memory_rows, CONFIG.memory_width, 2, 3
+    for b in batches:
+        g = torch.Generator().manual_seed(0)
+        raw = torch.randn(b, heads * (m + shifts + 3) + 2 * m, generator=g)
+        memory = torch.randn(b, n, m, generator=g) * 0.5
+        previous = torch.softmax(torch.randn(b, heads, n, generator=g) * 3, -1)
+        grads = torch.randn(b, 1, m), torch.randn(b, n, m), torch.randn(b, heads, n)
+        kept = native.forward(raw, memory, previous, 1, shifts)[3]
+        fwd, bwd = [], []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(50):
+                kept = native.forward(raw, memory, previous, 1, shifts)[3]
+            mid = time.perf_counter()
+            for _ in range(50):
+                native.backward(kept, *grads)
+            fwd.append((mid - start) / 50 * 1e6)
+            bwd.append((time.perf_counter() - mid) / 50 * 1e6)
+        f, w = min(fwd), min(bwd)
+        print(f"| {' '.join(native.cpu_flags()) or 'portable'} | {b} | {f:.0f} | {w:.0f} | {(f + w) / b:.1f} |")
+
+
 def device_name(device: str) -> str:
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(torch.device(device))
@@ -175,6 +203,9 @@ def main() -> None:
         table(device, [int(s) for s in (args.batches or default).split(",")], repeats,
               CLOCKS[args.clock])
         print(f"\n({load()})\n")
+        if device == "cpu" and native.library() is not None:
+            c_step_table([int(s) for s in (args.batches or default).split(",")], repeats)
+            print()
 
 
 if __name__ == "__main__":

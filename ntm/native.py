@@ -32,7 +32,7 @@ from torch import Tensor
 from .addressing import EPS, LOG_FLOOR
 
 SOURCES = [Path(__file__).parent / "csrc" / name for name in ("memory_step.c", "memory_step.h")]
-FLAGS = ["-O3", "-fopenmp-simd", "-std=c99", "-shared", "-fPIC"]
+FLAGS = ["-O3", "-fopenmp-simd", "-fno-math-errno", "-std=c99", "-shared", "-fPIC"]
 SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 #: False makes :func:`supports` answer no: the tensor-operation step (tests, benchmarks).
 enabled = True
@@ -59,13 +59,28 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ntm-explorer"
 
 
-def _build(compiler: str, target: Path) -> None:
+def cpu_flags(cpuinfo: str | None = None) -> list[str]:
+    """``-mavx2`` where this CPU has AVX2 (Linux's /proc/cpuinfo; none where it cannot be read):
+    the loops then take four doubles or eight floats at a time. The whole C step, forward and
+    backward, took 0.80x the time at copy's sizes (B = 32). Not ``-march=native``: with
+    AVX-512 it was 1.1x slower on the machine this was measured on. The flags are part of the
+    built file's name, so a cache shared by different CPUs keeps one build per kind."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return []
+    words = next((line.split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
+    return ["-mavx2"] if "avx2" in words else []
+
+
+def _build(compiler: str, target: Path, flags: list[str]) -> None:
     """Compile to a temporary name, then rename: two processes building at once both succeed."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        subprocess.run([compiler, *FLAGS, "-o", tmp, str(SOURCES[0]), "-lm"], check=True,
+        subprocess.run([compiler, *flags, "-o", tmp, str(SOURCES[0]), "-lm"], check=True,
                        capture_output=True, text=True, timeout=120)
         os.replace(tmp, target)
     finally:
@@ -78,8 +93,9 @@ def library() -> ctypes.CDLL | None:
     if os.environ.get("NTM_NATIVE", "1") == "0":
         return None
     compiler = shutil.which(os.environ.get("CC", "cc"))
+    flags = FLAGS + cpu_flags()
     digest = hashlib.sha256(b" ".join([*(p.read_bytes() for p in SOURCES),
-                                       " ".join(FLAGS).encode()])).hexdigest()[:16]
+                                       " ".join(flags).encode()])).hexdigest()[:16]
     target = _cache_dir() / f"memory_step-{digest}.so"
     try:
         try:
@@ -87,7 +103,7 @@ def library() -> ctypes.CDLL | None:
         except OSError:  # not built yet, or a damaged file: (re)build it
             if compiler is None:
                 raise OSError("no C compiler (cc, or $CC) on the PATH") from None
-            _build(compiler, target)
+            _build(compiler, target, flags)
             lib = ctypes.CDLL(str(target))
     except (OSError, subprocess.SubprocessError) as exc:
         detail = str(getattr(exc, "stderr", None) or exc).strip()[-300:]

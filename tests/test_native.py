@@ -92,3 +92,9 @@ def test_what_the_c_step_takes_and_leaves_to_the_tensor_step():
         assert not native.supports(raw, memory, previous, 3)
     finally:
         native.enabled = True
+
+
+def test_avx2_is_used_only_where_the_cpu_has_it():
+    assert native.cpu_flags("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n") == ["-mavx2"]
+    assert native.cpu_flags("flags\t\t: fpu sse2 avx\n") == []
+    assert native.cpu_flags("Features\t: fp asimd\n") == []  # an ARM CPU: no such line

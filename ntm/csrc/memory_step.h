@@ -53,8 +53,12 @@ static double FN(softplus_slope)(double x) { return x > 20 ? 1 : 1 - 1 / (1 + ex
 static void FN(softmax)(double *z, real *out, int64_t n)
 {
     double top = z[0], total = 0;
+    #pragma omp simd reduction(max:top)
     for (int64_t i = 1; i < n; i++) top = z[i] > top ? z[i] : top;
-    for (int64_t i = 0; i < n; i++) total += (z[i] = exp(z[i] - top));
+    EXP_ROW(z, top, n);
+    #pragma omp simd reduction(+:total)
+    for (int64_t i = 0; i < n; i++) total += z[i];
+    #pragma omp simd
     for (int64_t i = 0; i < n; i++) out[i] = (real)(z[i] / total);
 }
 
@@ -62,7 +66,9 @@ static void FN(softmax)(double *z, real *out, int64_t n)
 static void FN(softmax_grad)(const double *grad, const real *out, double *result, int64_t n)
 {
     double dot = 0;
+    #pragma omp simd reduction(+:dot)
     for (int64_t i = 0; i < n; i++) dot += grad[i] * out[i];
+    #pragma omp simd
     for (int64_t i = 0; i < n; i++) result[i] = out[i] * (grad[i] - dot);
 }
 
@@ -157,6 +163,7 @@ static void FN(address)(const struct FN(step) *s, int64_t b, int64_t h, const do
     for (int64_t m = 0; m < M; m++) kk += (double)k[m] * k[m];
     double norm_k = sqrt(kk + s->eps * s->eps);
     s->norm_k[bh] = (real)norm_k;
+    #pragma omp simd
     for (int64_t i = 0; i < N; i++) {  /* eq 6 */
         double cos_i = (real)dot[i] / ((double)norm_m[i] * norm_k);
         cosine[i] = (real)cos_i;
@@ -171,11 +178,18 @@ static void FN(address)(const struct FN(step) *s, int64_t b, int64_t h, const do
         double s_d = kernel[d + R];
         for (int64_t i = 0; i < N; i++) z[i] += s_d * gx[i - d + R];
     }
-    for (int64_t i = 0; i < N; i++) {  /* eq 9: the floored log, its slope */
-        double floored = z[i] > s->log_floor ? z[i] : s->log_floor, log_i = log(floored);
-        slope[i] = (real)(z[i] >= s->log_floor ? gamma / floored : 0);
-        log_w[i] = (real)log_i;
-        z[i] = gamma * log_i;
+    double log_floor = s->log_floor;
+    #pragma omp simd
+    for (int64_t i = 0; i < N; i++) {  /* eq 9: the floored w~, the log's slope */
+        double floored = z[i] > log_floor ? z[i] : log_floor;
+        slope[i] = (real)(z[i] >= log_floor ? gamma / floored : 0);
+        z[i] = floored;
+    }
+    LOG_ROW(z, N);
+    #pragma omp simd
+    for (int64_t i = 0; i < N; i++) {
+        log_w[i] = (real)z[i];
+        z[i] *= gamma;
     }
     FN(softmax)(z, w, N);  /* eq 9 */
 }
@@ -273,13 +287,15 @@ static INLINE void FN(read_write_backward)(const struct FN(step) *s, int64_t b, 
         const real *x = s->memory + (b * N + i) * M, *grad = s->d_new + (b * N + i) * M;
         real *dm = s->d_memory + (b * N + i) * M;
         #pragma omp simd
-        for (int64_t m = 0; m < M; m++) keep[m] = 1, dm[m] = 0;
+        for (int64_t m = 0; m < M; m++) keep[m] = 1;
         for (int64_t h = 0; h < Hw; h++) {
             real w_i = w[(Hr + h) * N + i];
             #pragma omp simd
             for (int64_t m = 0; m < M; m++)
                 keep[m] *= factor[h * M + m] = 1 - w_i * erase[h * 2 * M + m];
         }
+        #pragma omp simd
+        for (int64_t m = 0; m < M; m++) dm[m] = grad[m] * keep[m];
         for (int64_t h = 0; h < Hr; h++) {  /* eq 2 */
             real w_i = w[h * N + i], t = 0;
             #pragma omp simd reduction(+:t)
@@ -293,8 +309,11 @@ static INLINE void FN(read_write_backward)(const struct FN(step) *s, int64_t b, 
             real w_i = w[(Hr + h) * N + i], t = 0;
             #pragma omp simd
             for (int64_t m = 0; m < M; m++) others[m] = grad[m] * x[m];
-            for (int64_t o = 0; o < Hw; o++)
-                for (int64_t m = 0; m < M && o != h; m++) others[m] *= factor[o * M + m];
+            for (int64_t o = 0; o < Hw; o++) {
+                if (o == h) continue;
+                #pragma omp simd
+                for (int64_t m = 0; m < M; m++) others[m] *= factor[o * M + m];
+            }
             #pragma omp simd reduction(+:t)
             for (int64_t m = 0; m < M; m++) {  /* others: now dL/dfactor_h */
                 t += add[h * 2 * M + m] * grad[m] - others[m] * erase[h * 2 * M + m];
@@ -303,8 +322,6 @@ static INLINE void FN(read_write_backward)(const struct FN(step) *s, int64_t b, 
             }
             dw[(Hr + h) * N + i] += t;
         }
-        #pragma omp simd
-        for (int64_t m = 0; m < M; m++) dm[m] += grad[m] * keep[m];
     }
     real *d_acts = s->d_raw + FN(write_head)(s, b, 0);  /* dL/d(e, a), activated */
     for (int64_t h = 0; h < Hw; h++)
@@ -331,6 +348,7 @@ static void FN(address_backward)(const struct FN(step) *s, int64_t b, int64_t h,
     double beta = k[M], gate = k[M + 1], norm_k = s->norm_k[bh];
     double d_gamma = 0, d_gate = 0, d_beta = 0;
     FN(softmax_grad)(dw, w, v, N);  /* eq 9: v = dL/dz, z = gamma log w~ */
+    #pragma omp simd reduction(+:d_gamma)
     for (int64_t i = 0; i < N; i++) {
         d_gamma += v[i] * log_w[i];
         v[i] *= slope[i];  /* now dL/dw~ */
@@ -340,6 +358,7 @@ static void FN(address_backward)(const struct FN(step) *s, int64_t b, int64_t h,
     FN(extend)(v, vx, N, R);
     for (int64_t d = -R; d <= R; d++) {  /* eq 8: dL/ds(d) = sum_i dL/dw~(i) w^g(i - d) */
         double ds = 0;
+        #pragma omp simd reduction(+:ds)
         for (int64_t i = 0; i < N; i++) ds += v[i] * gx[i - d + R];
         d_k[M + 2 + d + R] = (real)ds;
     }
@@ -348,21 +367,24 @@ static void FN(address_backward)(const struct FN(step) *s, int64_t b, int64_t h,
         double s_d = kernel[d + R];
         for (int64_t j = 0; j < N; j++) u[j] += s_d * vx[j + d + R];
     }
+    #pragma omp simd reduction(+:d_gate)
     for (int64_t j = 0; j < N; j++) {  /* eq 7 */
         d_gate += u[j] * ((double)content[j] - prev[j]);
         s->d_previous[bh * N + j] = (real)((1 - gate) * u[j]);
         u[j] *= gate;
     }
     FN(softmax_grad)(u, content, v, N);  /* eq 5: v = dL/d(beta K) */
-    *d_norm_k = 0;
+    double dnk = 0;
+    #pragma omp simd reduction(+:d_beta, dnk)
     for (int64_t i = 0; i < N; i++) {  /* eq 6 */
         double d_cos = beta * v[i], denom = (double)norm_m[i] * norm_k;
         d_beta += v[i] * cosine[i];
         double d_denom = -d_cos * cosine[i] / denom;
         d_dot[i] = d_cos / denom;
         d_norm_m[i] += d_denom * norm_k;
-        *d_norm_k += d_denom * norm_m[i];
+        dnk += d_denom * norm_m[i];
     }
+    *d_norm_k = dnk;
     d_k[M] = (real)d_beta;
     d_k[M + 1] = (real)d_gate;
     d_k[M + 2 + S] = (real)d_gamma;
