@@ -12,6 +12,14 @@
 #define INLINE inline
 #endif
 
+/* A function compiled with 128-bit vectors even where the build allows 256 (GCC only; clang
+ * has no such attribute): see read_write_backward_narrow in memory_step.h. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NARROW_VECTORS __attribute__((noinline, target("prefer-vector-width=128")))
+#else
+#define NARROW_VECTORS
+#endif
+
 /* fn(..., M) with the memory width M a constant for the usual widths (copy's 20, the live page's
  * 8, ...): the compiler then unrolls and vectorises the loops over a row's M numbers (the whole
  * step, forward and backward, took 0.86x the time at M = 20, B = 32); other widths take the
