@@ -18,8 +18,8 @@ BCE of the last 20 outputs. Three models run the same batch, interleaved, in one
 Each cell is the median over the repeats of sequences per second (forward + backward). On a
 CPU with the C loops built, a second table times the C memory step alone (best of the repeats,
 with the build's CPU flags). On CUDA the fused engine is also timed with forward + backward
-captured in one CUDA graph (``ntm.cuda_graphs``): the way training runs there. Timings are wall-clock; print
-``uptime`` beside them on a shared machine.
+captured in one CUDA graph (``ntm.cuda_graphs``): the way training runs there. Timings are
+wall-clock; print ``uptime`` beside them on a shared machine.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import time
 
 import torch
 
-from ntm import NTM, NTMConfig, native
+from ntm import NTM, NTMConfig, fused, native
 
 CONFIG = NTMConfig(memory_rows=128, memory_width=20, controller_size=100)
 T, SCORED = 41, 20
@@ -143,19 +143,22 @@ def c_step_table(batches: list[int], repeats: int) -> None:
     of the NTM's step that its C loops compute, in microseconds per call and per sequence."""
     print("| C memory step alone | batch | forward µs | backward µs | µs per sequence (fwd + bwd) |")
     print("|---|---:|---:|---:|---:|")
-    n, m, heads, shifts = CONFIG.memory_rows, CONFIG.memory_width, 2, 3
+    n, m = CONFIG.memory_rows, CONFIG.memory_width
+    layout = fused.Layout(CONFIG.read_heads, CONFIG.write_heads, m, 2 * CONFIG.shift_range + 1)
+    heads, shifts = layout.read_heads + layout.write_heads, layout.shift_width
     for b in batches:
         g = torch.Generator().manual_seed(0)
-        raw = torch.randn(b, heads * (m + shifts + 3) + 2 * m, generator=g)
+        raw = torch.randn(b, heads * sum(layout.sizes) + layout.write_heads * 2 * m, generator=g)
         memory = torch.randn(b, n, m, generator=g) * 0.5
         previous = torch.softmax(torch.randn(b, heads, n, generator=g) * 3, -1)
-        grads = torch.randn(b, 1, m), torch.randn(b, n, m), torch.randn(b, heads, n)
-        kept = native.forward(raw, memory, previous, 1, shifts)[3]
+        grads = (torch.randn(b, layout.read_heads, m), torch.randn(b, n, m),
+                 torch.randn(b, heads, n))
+        kept = native.forward(raw, memory, previous, layout.read_heads, shifts)[3]
         fwd, bwd = [], []
         for _ in range(repeats):
             start = time.perf_counter()
             for _ in range(50):
-                kept = native.forward(raw, memory, previous, 1, shifts)[3]
+                kept = native.forward(raw, memory, previous, layout.read_heads, shifts)[3]
             mid = time.perf_counter()
             for _ in range(50):
                 native.backward(kept, *grads)

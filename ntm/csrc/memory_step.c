@@ -86,45 +86,29 @@ static INLINE vec log_vec(vec x)
     return k * 0.693147180559945309417 + 2 * t * p;
 }
 
-/* z[i] = exp(z[i] - shift) for i < n, LANES at a time (the last ones padded with 0s). */
-static void exp_row_vec(double *z, double shift, int64_t n)
+/* z[i] = log(z[i]) if take_log, else exp(z[i] - shift), for i < n: LANES at a time, the last
+ * vector padded with numbers both take safely (1 for the log, shift for the exp). */
+static INLINE void map_row(double *z, double shift, int64_t n, int take_log)
 {
+    vec x;
     int64_t i = 0;
-    for (vec x; i + LANES <= n; i += LANES) {
+    for (; i + LANES <= n; i += LANES) {
         memcpy(&x, z + i, sizeof x);
-        x = exp_vec(x - shift);
-        memcpy(z + i, &x, sizeof x);
-    }
-    if (i < n) {
-        double tail[LANES] = {0};
-        vec x;
-        memcpy(tail, z + i, sizeof(double) * (n - i));
-        memcpy(&x, tail, sizeof x);
-        x = exp_vec(x - shift);
-        memcpy(tail, &x, sizeof x);
-        memcpy(z + i, tail, sizeof(double) * (n - i));
-    }
-}
-
-/* z[i] = log(z[i]) for i < n (z[i] > 0 and normal), LANES at a time (padded with 1s). */
-static void log_row_vec(double *z, int64_t n)
-{
-    int64_t i = 0;
-    for (vec x; i + LANES <= n; i += LANES) {
-        memcpy(&x, z + i, sizeof x);
-        x = log_vec(x);
+        x = take_log ? log_vec(x) : exp_vec(x - shift);
         memcpy(z + i, &x, sizeof x);
     }
     if (i < n) {
         double tail[LANES];
-        vec x;
-        for (int64_t j = 0; j < LANES; j++) tail[j] = i + j < n ? z[i + j] : 1;
+        for (int64_t j = 0; j < LANES; j++) tail[j] = i + j < n ? z[i + j] : take_log ? 1 : shift;
         memcpy(&x, tail, sizeof x);
-        x = log_vec(x);
+        x = take_log ? log_vec(x) : exp_vec(x - shift);
         memcpy(tail, &x, sizeof x);
-        memcpy(z + i, tail, sizeof(double) * (n - i));
+        for (int64_t j = 0; i + j < n; j++) z[i + j] = tail[j];
     }
 }
+
+static void exp_row_vec(double *z, double shift, int64_t n) { map_row(z, shift, n, 0); }
+static void log_row_vec(double *z, int64_t n) { map_row(z, 0, n, 1); }
 #else
 #define exp_row_vec exp_row_libm
 #define log_row_vec log_row_libm
