@@ -95,6 +95,8 @@ def test_what_the_c_step_takes_and_leaves_to_the_tensor_step():
 
 
 def test_avx2_is_used_only_where_the_cpu_has_it():
-    assert native.cpu_flags("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n") == ["-mavx2"]
+    assert native.cpu_flags("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n") == [
+        "-mavx2", "-mfma", "-ffp-contract=fast"]
+    assert native.cpu_flags("flags\t\t: fpu sse2 avx avx2\n") == ["-mavx2"]
     assert native.cpu_flags("flags\t\t: fpu sse2 avx\n") == []
     assert native.cpu_flags("Features\t: fp asimd\n") == []  # an ARM CPU: no such line

@@ -58,8 +58,9 @@ static void FN(softmax)(double *z, real *out, int64_t n)
     EXP_ROW(z, top, n);
     #pragma omp simd reduction(+:total)
     for (int64_t i = 0; i < n; i++) total += z[i];
+    total = 1 / total;
     #pragma omp simd
-    for (int64_t i = 0; i < n; i++) out[i] = (real)(z[i] / total);
+    for (int64_t i = 0; i < n; i++) out[i] = (real)(z[i] * total);
 }
 
 /* d softmax: grad_in = out * (grad - sum(grad * out)), as torch's _softmax_backward_data. */
@@ -103,8 +104,7 @@ static void FN(activate)(const struct FN(step) *s, int64_t b, double *z)
     for (int64_t h = 0; h < s->H; h++) {
         const real *x = s->raw + FN(head)(s, b, h);
         real *y = s->acts + FN(head)(s, b, h);
-        #pragma omp simd
-        for (int64_t m = 0; m < M; m++) y[m] = (real)tanh(x[m]);  /* k */
+        TANH_ROW(x, y, M);  /* k */
         y[M] = (real)FN(softplus)(x[M]);  /* beta */
         y[M + 1] = (real)FN(sigmoid)(x[M + 1]);  /* g */
         for (int64_t j = 0; j < S; j++) z[j] = x[M + 2 + j];
@@ -114,11 +114,8 @@ static void FN(activate)(const struct FN(step) *s, int64_t b, double *z)
     for (int64_t h = 0; h < s->H - s->Hr; h++) {
         const real *x = s->raw + FN(write_head)(s, b, h);
         real *y = s->acts + FN(write_head)(s, b, h);
-        #pragma omp simd
-        for (int64_t m = 0; m < M; m++) {
-            y[m] = (real)FN(sigmoid)(x[m]);  /* e */
-            y[M + m] = (real)tanh(x[M + m]);  /* a */
-        }
+        SIGMOID_ROW(x, y, M);  /* e */
+        TANH_ROW(x + M, y + M, M);  /* a */
     }
 }
 
@@ -182,7 +179,7 @@ static void FN(address)(const struct FN(step) *s, int64_t b, int64_t h, const do
     #pragma omp simd
     for (int64_t i = 0; i < N; i++) {  /* eq 9: the floored w~, the log's slope */
         double floored = z[i] > log_floor ? z[i] : log_floor;
-        slope[i] = (real)(z[i] >= log_floor ? gamma / floored : 0);
+        slope[i] = z[i] >= log_floor ? (real)gamma / (real)floored : 0;  /* in real: faster */
         z[i] = floored;
     }
     LOG_ROW(z, N);
