@@ -18,20 +18,21 @@ MODELS = Path(__file__).resolve().parent.parent / "assets" / "models"
 
 #: name -> (model type, task, [(evaluation point, sequences, largest allowed mean bit errors per
 #: sequence)]): each shipped model held to what its card claims, on a small fresh evaluation.
-#: Associative recall: in range (its card: 0.011 at 6 items) and at 10 items (3.4, against the
-#: issue's target of 1, not met yet). The copy NTM is perfect on this sample to L = 120 (its
-#: card: 0 to L = 100 and one wrong bit at 120 in the 1,000 sequences of its table, so the
-#: issue's target, perfect at 120, is not met yet there). Repeat copy and associative recall are
-#: held in range, where their cards claim under 0.1 bit errors per sequence, with some slack
-#: for 50 sequences. The LSTM baseline fits its training range (its card: at most 0.013 bit
-#: errors per sequence at any L <= 20; this sample of 200 finds two wrong bits at L = 20, 0.01;
-#: the issue's target, perfect at L = 20, is not met yet) and fails beyond it (see the test below).
+#: Associative recall: held to the issue's targets, in range (at most 0.1 bit errors per
+#: sequence), at 10 items (at most 1) and at 15 (at most 3). The copy NTM is perfect on this
+#: sample to L = 120 (its card: 0 to L = 100 and one wrong bit at 120 in the 1,000 sequences of
+#: its table, so the issue's target, perfect at 120, is not met yet there). Repeat copy is held
+#: in range, where its card claims under 0.1 bit errors per sequence, with some slack for 50
+#: sequences. The LSTM baseline fits its training range (its card: at most 0.013 bit errors per
+#: sequence at any L <= 20; this sample of 200 finds two wrong bits at L = 20, 0.01; the
+#: issue's target, perfect at L = 20, is not met yet) and fails beyond it (see the test below).
 EXPECTED = {
     "copy": ("ntm", "copy", [({"length": 50}, 200, 0.0), ({"length": 120}, 200, 0.0)]),
     "copy-lstm": ("lstm", "copy", [({"length": 10}, 200, 0.0), ({"length": 20}, 200, 0.05)]),
     "repeat-copy": ("ntm", "repeat-copy", [({"length": 8, "repeats": 7}, 50, 0.5)]),
     "associative-recall": ("ntm", "associative-recall",
-                           [({"items": 6}, 200, 0.1), ({"items": 10}, 100, 5.0)]),
+                           [({"items": 6}, 200, 0.1), ({"items": 10}, 200, 1.0),
+                            ({"items": 15}, 100, 3.0)]),
 }
 SHIPPED = sorted(p.stem for p in MODELS.glob("*.pt"))
 
