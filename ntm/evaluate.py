@@ -306,10 +306,24 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
         print(f"wrote {args.json}")
     if args.card:
-        command = "python -m ntm.evaluate " + shlex.join(argv if argv is not None else sys.argv[1:])
+        command = table_command(argv if argv is not None else sys.argv[1:])
         Path(args.card).write_text(model_card(model, args.model, rows, command, args.notes))
         print(f"wrote {args.card}")
     return 0
+
+
+def table_command(argv: list[str]) -> str:
+    """The command line that recomputes the table: ``argv`` without ``--card`` and ``--notes``
+    (and their values), which only write the card."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--card", "--notes"):
+            skip = True
+        elif not arg.startswith(("--card=", "--notes=")):
+            kept.append(arg)
+    return "python -m ntm.evaluate " + shlex.join(kept)
 
 
 if __name__ == "__main__":

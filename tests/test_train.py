@@ -250,6 +250,14 @@ def test_model_card_lists_the_commands_the_saved_settings_and_the_table(tmp_path
     assert "momentum" not in settings and "lstm_hidden" not in settings
     assert "| 2 | 10 |" in text and "| 5 | 10 |" in text
     assert text.rstrip().endswith("- a note")
+    # the card's evaluation command recomputes the table; --card and --notes only write the card
+    assert "--lengths 2,5 --sequences 10\n" in text and "a note'" not in text
+
+
+def test_the_table_command_drops_only_the_card_options():
+    command = evaluate.table_command(["--model", "m.pt", "--card", "c.md", "--notes", "- x",
+                                      "--items", "2,6", "--notes=y", "--card=d.md", "--json", "j"])
+    assert command == "python -m ntm.evaluate --model m.pt --items 2,6 --json j"
 
 
 def test_a_run_saved_before_the_newer_options_resumes_with_the_cut_off(tmp_path):
