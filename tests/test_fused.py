@@ -148,6 +148,32 @@ def test_float32_step_is_as_exact_as_torch_float32(rows, beta, gamma):
             assert (o.double() - e).abs().max() <= 2 * (t.double() - e).abs().max() + 1e-6
 
 
+def test_float32_head_activations_equal_torch_at_extreme_inputs(engine):
+    """The C loops' float version computes the keys' and adds' tanh and the erase vectors'
+    sigmoid a vector at a time from their own expm1 (memory_step.c); at every magnitude, from
+    1e-30 (where tanh x = x must survive) to infinity, they round to what torch's float32 tanh
+    and sigmoid give, within an ulp."""
+    if engine != "C loops":
+        pytest.skip("the tensor step calls torch's own tanh and sigmoid")
+    extremes = [0.0, -0.0, 1e-30, -1e-30, 3e-8, -1e-4, 0.3, -0.9, 1.5, -5.0, 9.5, -20.0, 44.0,
+                -88.0, 89.0, -400.0, 1e4, -1e30, float("inf"), float("-inf")]
+    inputs, layout = problem(0, batch=len(extremes), rows=12, width=8, hw=2, dtype=torch.float32)
+    raw, m = inputs[0], layout.width
+    heads, per_head = layout.read_heads + layout.write_heads, sum(layout.sizes)
+    keys = [h * per_head + i for h in range(heads) for i in range(m)]
+    erase_add = list(range(heads * per_head, raw.shape[1]))
+    values = torch.tensor(extremes)
+    for j, column in enumerate(keys + erase_add):  # every entry meets every extreme
+        raw[:, column] = values.roll(j)
+    outs = native.forward(raw, *inputs[1:], layout.read_heads, layout.shift_width)
+    acts = outs[3].buffer[: raw.numel()].view_as(raw)
+    erase = [c for c in erase_add if (c - heads * per_head) % (2 * m) < m]
+    adds = [c for c in erase_add if c not in erase]
+    for columns, fn in ((keys + adds, torch.tanh), (erase, torch.sigmoid)):
+        torch.testing.assert_close(acts[:, columns], fn(raw[:, columns]), rtol=2.4e-7, atol=0)
+    assert all(torch.isfinite(o).all() for o in outs[:3])
+
+
 @pytest.mark.parametrize("shape", [dict(), dict(hr=2, hw=3), dict(radius=2, rows=7)])
 def test_gradcheck_float64(shape):
     inputs, layout = problem(1, **shape)
