@@ -1,6 +1,6 @@
 /* The fused NTM memory step in C, for float and double: see memory_step.h.
- * Built at first use by ntm/native.py (cc -O3 -fno-math-errno -shared -fPIC, and -mavx2 where
- * the CPU has it); nothing else links it. */
+ * Built at first use by ntm/native.py (cc -O3 -fno-math-errno -shared -fPIC, and -mavx2 and
+ * -mfma -ffp-contract=fast where the CPU has them); nothing else links it. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,21 +64,31 @@ typedef float vec_float __attribute__((vector_size(4 * LANES)));
 #define SHIFTER 6755399441055744.0  /* 1.5 * 2^52: x + SHIFTER - SHIFTER rounds x */
 #define EXP_LIMIT -708.0  /* exp(x) for x below it (under 1e-307) is taken as 0 */
 
-/* exp(x) = 2^n exp(r), n = round(x / ln 2), r = x - n ln 2 (|r| <= ln 2 / 2; ln 2 in two parts,
- * as Cody and Waite), exp(r) by its Taylor series to r^9 (remainder under 2e-11), summed by
+/* 2^n for n = round(y / ln 2), and r = y - n ln 2 (|r| <= ln 2 / 2; ln 2 in two parts, as Cody
+ * and Waite): the range reduction of exp_vec and expm1_vec. */
+static INLINE vec pow2_near(vec y, vec *r)
+{
+    vec shifted = y * 1.4426950408889634 + SHIFTER, n = shifted - SHIFTER;
+    *r = (y - n * 0.693147180369123816490) - n * 1.90821492927058770002e-10;
+    return (vec)(((vec_bits)shifted - (vec_bits)((vec){0} + SHIFTER) + 1023) << 52);
+}
+
+/* exp(r) - 1 by its Taylor series to r^9 (remainder under 2e-11 for |r| <= ln 2 / 2), summed by
  * Estrin's scheme: a shorter chain of dependent operations than Horner's. */
+static INLINE vec expm1_series(vec r)
+{
+    vec r2 = r * r, r4 = r2 * r2;
+    vec p01 = 1 + r * 0.5, p23 = 1.0 / 6 + r * (1.0 / 24), p45 = 1.0 / 120 + r * (1.0 / 720);
+    vec p67 = 1.0 / 5040 + r * (1.0 / 40320), p8 = (vec){0} + 1.0 / 362880;
+    return r * ((p01 + r2 * p23) + r4 * ((p45 + r2 * p67) + r4 * p8));
+}
+
+/* exp(x) = 2^n exp(r) (pow2_near), 0 below EXP_LIMIT. */
 static INLINE vec exp_vec(vec x)
 {
     vec_bits low = (vec_bits)(x < EXP_LIMIT), limit = (vec_bits)((vec){0} + EXP_LIMIT);
-    vec y = (vec)(((vec_bits)x & ~low) | (limit & low));
-    vec shifted = y * 1.4426950408889634 + SHIFTER, n = shifted - SHIFTER;
-    vec r = (y - n * 0.693147180369123816490) - n * 1.90821492927058770002e-10;
-    vec r2 = r * r, r4 = r2 * r2;
-    vec p01 = 1 + r, p23 = 0.5 + r * (1.0 / 6), p45 = 1.0 / 24 + r * (1.0 / 120);
-    vec p67 = 1.0 / 720 + r * (1.0 / 5040), p89 = 1.0 / 40320 + r * (1.0 / 362880);
-    vec p = (p01 + r2 * p23) + r4 * ((p45 + r2 * p67) + r4 * p89);
-    vec_bits two_n = ((vec_bits)shifted - (vec_bits)((vec){0} + SHIFTER) + 1023) << 52;
-    return (vec)((vec_bits)(p * (vec)two_n) & ~low);
+    vec r, scale = pow2_near((vec)(((vec_bits)x & ~low) | (limit & low)), &r);
+    return (vec)((vec_bits)((1 + expm1_series(r)) * scale) & ~low);
 }
 
 /* log(x), x > 0 and normal: x = 2^k m with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(t),
@@ -126,20 +136,13 @@ static INLINE vec clamp_vec(vec x, double lo, double hi)
     return (vec)(((vec_bits)x & ~(below | above)) | low | high);
 }
 
-/* expm1(x) = 2^n (exp(r) - 1) + 2^n - 1 (n, r as in exp_vec), exp(r) - 1 by the same series
- * without its leading 1, so that small x keep their relative accuracy; x is clamped to
- * [-708, 709] (-1 and 8e307 beyond: tanh and sigmoid then round to their limits). */
+/* expm1(x) = 2^n (exp(r) - 1) + 2^n - 1 (pow2_near), exp(r) - 1 from the series without its
+ * leading 1, so that small x keep their relative accuracy; x is clamped to [-708, 709] (-1 and
+ * 8e307 beyond: tanh and sigmoid then round to their limits). */
 static INLINE vec expm1_vec(vec x)
 {
-    vec y = clamp_vec(x, -708.0, 709.0);
-    vec shifted = y * 1.4426950408889634 + SHIFTER, n = shifted - SHIFTER;
-    vec r = (y - n * 0.693147180369123816490) - n * 1.90821492927058770002e-10;
-    vec r2 = r * r, r4 = r2 * r2;
-    vec p01 = 1 + r * 0.5, p23 = 1.0 / 6 + r * (1.0 / 24), p45 = 1.0 / 120 + r * (1.0 / 720);
-    vec p67 = 1.0 / 5040 + r * (1.0 / 40320), p8 = (vec){0} + 1.0 / 362880;
-    vec q = r * ((p01 + r2 * p23) + r4 * ((p45 + r2 * p67) + r4 * p8));  /* exp(r) - 1 */
-    vec scale = (vec)(((vec_bits)shifted - (vec_bits)((vec){0} + SHIFTER) + 1023) << 52);
-    return scale * q + (scale - 1);
+    vec r, scale = pow2_near(clamp_vec(x, -708.0, 709.0), &r);
+    return scale * expm1_series(r) + (scale - 1);
 }
 
 /* y[i] = tanh(x[i]) = e / (e + 2), e = expm1(2x), or sigmoid(x[i]) = 1 / (2 + expm1(-x)),
