@@ -152,7 +152,7 @@ def markdown_table(rows: list[dict]) -> str:
 CARD_SETTINGS = ("controller", "controller_size", "memory_rows", "memory_width", "batch_size",
                  "optimizer", "lr", "momentum", "clip_grad_norm", "clip_grad_value",
                  "lr_decay_below", "lr_decay", "curriculum", "curriculum_threshold",
-                 "gate_bias", "lstm_hidden", "lstm_layers")
+                 "gate_bias", "answer_write_penalty", "lstm_hidden", "lstm_layers")
 
 
 def _settings_line(args: dict) -> list[str]:
@@ -161,7 +161,8 @@ def _settings_line(args: dict) -> list[str]:
         return []
     skip = {"momentum"} if args.get("optimizer") != "rmsprop" else set()
     if args.get("model") == "lstm":
-        skip |= {"controller", "controller_size", "memory_rows", "memory_width", "gate_bias"}
+        skip |= {"controller", "controller_size", "memory_rows", "memory_width", "gate_bias",
+                 "answer_write_penalty"}
     else:
         skip |= {"lstm_hidden", "lstm_layers"}
     shown = [f"`{k}={args[k]}`" for k in CARD_SETTINGS if k not in skip and args.get(k) is not None]

@@ -61,16 +61,22 @@ class Heads(nn.Module):
         batch = controller_output.shape[0]
         raw = self.addressing(controller_output).view(batch, self.read_count + self.write_count, -1)
         key, beta, gate, shift, gamma = torch.split(raw, self.sizes, dim=-1)
-        erase, add = self.erase_add(controller_output).view(batch, self.write_count, -1).chunk(2, -1)
+        erase, add = self.write_vectors(controller_output)
         return HeadParams(
             key=torch.tanh(key),
             beta=F.softplus(beta),
             gate=torch.sigmoid(gate),
             shift=torch.softmax(shift, dim=-1),
             gamma=1 + F.softplus(gamma),
-            erase=torch.sigmoid(erase),
-            add=torch.tanh(add),
+            erase=erase,
+            add=add,
         )
+
+    def write_vectors(self, controller_output: Tensor) -> tuple[Tensor, Tensor]:
+        """The write heads' erase and add vectors, ``(..., Hw, M)`` each, from controller
+        outputs ``(..., controller_size)`` (one step or a whole run at once)."""
+        raw = self.erase_add(controller_output).unflatten(-1, (self.write_count, 2, self.width))
+        return torch.sigmoid(raw[..., 0, :]), torch.tanh(raw[..., 1, :])
 
     @torch.no_grad()
     def set_gate_bias(self, value: float) -> None:

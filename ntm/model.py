@@ -273,16 +273,33 @@ class NTM(nn.Module):
         if state is None:
             state = self.initial_state(x.shape[1])
         if self.fast:
-            return self._run_fused(x, state)
+            return self._run_fused(x, state)[:2]
         outputs = []
         for x_t in x:
             logits, state = self.step(x_t, state)
             outputs.append(logits)
         return torch.stack(outputs), state
 
-    def _run_fused(self, x: Tensor, state: NTMState) -> tuple[Tensor, NTMState]:
+    def run_with_writes(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """:meth:`run`'s logits ``(T, B, C_out)`` from the initial state, with every step's
+        write-head erase and add vectors, ``(T, B, Hw, M)`` each (what a training penalty on
+        writing reads, ``--answer-write-penalty``)."""
+        state = self.initial_state(x.shape[1])
+        if self.fast:
+            logits, _, hidden = self._run_fused(x, state)
+            return (logits, *self.heads.write_vectors(hidden))
+        logits, erase, add = [], [], []
+        for x_t in x:
+            out, state, info = self.step_info(x_t, state)
+            logits.append(out)
+            erase.append(info.write_params.erase)
+            add.append(info.write_params.add)
+        return torch.stack(logits), torch.stack(erase), torch.stack(add)
+
+    def _run_fused(self, x: Tensor, state: NTMState) -> tuple[Tensor, NTMState, Tensor]:
         """:meth:`run` on the fused engine: per step the controller, both head layers in one
-        product and :class:`ntm.fused.MemoryStep`; the output layer once for all steps."""
+        product and :class:`ntm.fused.MemoryStep`; the output layer once for all steps. Also
+        returns the controller outputs ``(T, B, controller_size)``."""
         c, heads = self.config, self.heads
         layout = fused.Layout(c.read_heads, c.write_heads, c.memory_width, 2 * c.shift_range + 1)
         weight = torch.cat([heads.addressing.weight, heads.erase_add.weight])
@@ -298,9 +315,10 @@ class NTM(nn.Module):
                                                        weights, layout)
             hs.append(h)
             rs.append(reads.flatten(1))
-        logits = self.output(torch.cat([torch.stack(hs), torch.stack(rs)], dim=-1))
+        hidden = torch.stack(hs)
+        logits = self.output(torch.cat([hidden, torch.stack(rs)], dim=-1))
         hr, controller = c.read_heads, self.controller.join_state(layers)
-        return logits, NTMState(memory, weights[:, :hr], weights[:, hr:], reads, controller)
+        return logits, NTMState(memory, weights[:, :hr], weights[:, hr:], reads, controller), hidden
 
     def forward(self, x: Tensor, state: NTMState | None = None) -> Tensor:
         return self.run(x, state)[0]

@@ -86,7 +86,7 @@ with st.container(border=True):
         if rows < lengths[1] + 2:
             st.warning(f"With {rows} rows the memory is barely larger than the longest sequence "
                        f"({lengths[1]}); the copy algorithm needs one row per vector.")
-    with st.expander("Advanced: gate bias, curriculum, learning-rate cut",
+    with st.expander("Advanced: gate bias, curriculum, learning-rate cut, write penalty",
                      icon=":material/science:"):
         c = st.columns(3)
         gate_bias = c[0].slider(
@@ -109,12 +109,20 @@ with st.container(border=True):
                  "the factor, once: smaller steps fine-tune a model that has nearly learned.")
         cut = d[1].select_slider("Learning-rate cut factor", [0.1, 0.3, 0.5], preset.lr_decay,
                                  key="t_cut", disabled=cut_below == 0)
+        quiet = d[2].number_input(
+            "Answer-phase write penalty (0: off)", 0.0, 1.0, preset.answer_write_penalty, 0.01,
+            key="t_quiet",
+            help="Adds this weight × (mean erase + mean add²) of the write heads, on the steps "
+                 "whose output is scored, to the loss. Copy has nothing to store while it "
+                 "answers; 0.01 keeps the write head quiet there, which is what made the shipped "
+                 "copy model exact to L = 120.")
 config = replace(
     preset, task_params={**preset.task_params, "min_length": lengths[0], "max_length": lengths[1]},
     memory_rows=rows, memory_width=width, controller=controller, controller_size=size,
     read_heads=heads, batch_size=batch, lr=lr, seed=int(seed), device=device,
     max_seconds=float(budget), gate_bias=float(gate_bias), curriculum=stages,
     curriculum_threshold=float(threshold), lr_decay_below=float(cut_below), lr_decay=cut,
+    answer_write_penalty=float(quiet),
 )
 st.caption("The same run from a terminal (every setting that differs from the defaults):")
 st.code(config.command(), language="bash", wrap_lines=True)

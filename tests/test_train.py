@@ -77,9 +77,9 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
     real = loop.compute_loss
     calls = {"n": 0}
 
-    def poisoned(model, batch):
+    def poisoned(model, batch, *penalty):
         calls["n"] += 1
-        loss, errors = real(model, batch)
+        loss, errors = real(model, batch, *penalty)
         if calls["n"] == 15:  # step 15: after the checkpoint at 80 sequences (10 steps)
             loss = loss * math.nan
         return loss, errors
@@ -96,7 +96,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
 
 
 def main_exit_code(tmp_path, monkeypatch):
-    def always_nan(model, batch):
+    def always_nan(model, batch, *penalty):
         return torch.tensor(math.inf), torch.zeros(batch.batch_size)
 
     monkeypatch.setattr(loop, "compute_loss", always_nan)
@@ -107,11 +107,11 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path, monkeypatch):
     real = loop.compute_loss
     calls = {"n": 0}
 
-    def interrupting(model, batch):
+    def interrupting(model, batch, *penalty):
         calls["n"] += 1
         if calls["n"] == 7:
             os.kill(os.getpid(), signal.SIGINT)
-        return real(model, batch)
+        return real(model, batch, *penalty)
 
     monkeypatch.setattr(loop, "compute_loss", interrupting)
     code = cli.main([*TINY, "--output", str(tmp_path / "m.pt"), "--max-sequences", "4000"])
@@ -461,3 +461,70 @@ def test_init_from_starts_a_new_run_from_a_checkpoints_weights(tmp_path, capsys)
         code = cli.main([*TINY, "--init-from", str(tmp_path / "ship.pt"), "--force",
                          "--output", str(tmp_path / "x.pt"), *extra])
         assert code == cli.EXIT_USAGE and words in capsys.readouterr().err
+
+
+def _small_ntm_and_batch():
+    torch.manual_seed(3)
+    task = CopyTask(min_length=1, max_length=5)
+    model = ntm.NTM(ntm.NTMConfig(input_size=9, output_size=8, memory_rows=10, memory_width=6,
+                                  controller_size=16, write_heads=2))
+    return model, task.sample(4, torch.Generator().manual_seed(1))
+
+
+def test_run_with_writes_gives_both_engines_erase_and_add_and_the_same_logits():
+    model, batch = _small_ntm_and_batch()
+    model.fast = True
+    fast = model.run_with_writes(batch.inputs)
+    model.fast = False
+    reference = model.run_with_writes(batch.inputs)
+    trace = model.trace(batch.inputs)
+    assert fast[1].shape == fast[2].shape == (batch.inputs.shape[0], 4, 2, 6)
+    for a, b in zip(fast, reference, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(fast[0], model(batch.inputs), atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(fast[1].detach().numpy(), trace.write.erase, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(fast[2].detach().numpy(), trace.write.add, atol=1e-6, rtol=1e-5)
+
+
+def test_the_answer_write_activity_is_the_scored_steps_mean_erase_plus_squared_add():
+    model, batch = _small_ntm_and_batch()
+    _, erase, add = model.run_with_writes(batch.inputs)
+    expected, count = 0.0, 0
+    for t in range(batch.inputs.shape[0]):
+        for b in range(batch.batch_size):
+            if batch.mask[t, b]:
+                for h in range(2):
+                    expected += erase[t, b, h].mean().item() + (add[t, b, h] ** 2).mean().item()
+                count += 1
+    activity = loop.answer_write_activity(erase, add, batch)
+    assert activity.item() == pytest.approx(expected / (2 * count), rel=1e-5)
+    bce, _ = loop.compute_loss(model, batch)
+    penalised, _ = loop.compute_loss(model, batch, 0.5)
+    assert penalised.item() == pytest.approx(bce.item() + 0.5 * activity.item(), rel=1e-5)
+    penalised.backward()  # the penalty reaches the erase/add layer
+    assert model.heads.erase_add.weight.grad.abs().sum() > 0
+
+
+def test_the_answer_write_penalty_quiets_the_answer_phase_writes(tmp_path):
+    def activity(path):
+        model = ntm.load_model(path)
+        batch = CopyTask(min_length=1, max_length=3).sample(64, torch.Generator().manual_seed(9))
+        with torch.no_grad():
+            return loop.answer_write_activity(*model.run_with_writes(batch.inputs)[1:], batch)
+
+    budget = ("--max-sequences", "800", "--target-bit-errors", "0", "--lr", "3e-3")
+    run(tmp_path, *budget, name="plain.pt")
+    run(tmp_path, *budget, "--answer-write-penalty", "1", name="quiet.pt")
+    assert activity(tmp_path / "quiet.pt") < 0.5 * activity(tmp_path / "plain.pt")
+    saved = ntm.load_model(tmp_path / "quiet.pt").metadata
+    assert saved["args"]["answer_write_penalty"] == 1.0
+    assert "--answer-write-penalty 1.0" in TrainConfig(**{
+        k: v for k, v in saved["args"].items() if k in {f.name for f in fields(TrainConfig)}
+    }).command()
+
+
+def test_the_answer_write_penalty_is_refused_below_zero_and_ignored_by_the_lstm(tmp_path):
+    run(tmp_path, "--model", "lstm", "--lstm-hidden", "8", "--lstm-layers", "1",
+        "--answer-write-penalty", "0.1", "--max-sequences", "16")
+    with pytest.raises(ValueError, match="answer_write_penalty must be at least 0"):
+        cli.parse_config([*TINY, "--answer-write-penalty", "-1"])

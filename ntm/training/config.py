@@ -85,6 +85,11 @@ class TrainConfig:
     curriculum_threshold: float = setting(
         1.0, "move to the next curriculum stage once held-out bit errors per sequence on the "
         "current stage's range fall below this", "optimisation")
+    answer_write_penalty: float = setting(
+        0.0, "add WEIGHT x (mean erase + mean add^2 of the write heads) over the steps whose "
+        "output is scored to the loss: the answer phase, where copy has nothing to store "
+        "(0: off; the LSTM baseline ignores it, as the other NTM settings)", "optimisation",
+        low=0.0, metavar="WEIGHT")
 
     max_sequences: int = setting(200_000, "training sequences in all (0: no limit)",
                                  "budget and evaluation", low=0)
