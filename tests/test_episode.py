@@ -240,3 +240,45 @@ def test_narration_of_the_shipped_associative_recall_model_names_the_answer_rows
     written = ep.trace.write.weights[:, 0, 0].argmax(-1)[(q + 1) * 4 + 1:(q + 1) * 4 + 4]
     assert f"was written to rows {', '.join(str(int(r)) for r in written)}" in text
     assert any(step == ep.steps - 3 for _, step in notes)
+
+
+def test_the_content_share_says_where_the_new_rows_weight_came_from():
+    from ntm.tasks import HeadFocus
+
+    n = 8
+    spread = np.full(n, 1 / n)  # an old focus spread thin
+    sharp = np.eye(n)[2]  # an old focus on row 2
+    lookup = np.eye(n)[6] * 0.9 + 0.1 / n  # a content lookup of row 6
+    # g = 0.24 on a spread-out old focus: the head lands on row 6, by content, 0.24 x 0.91
+    # against 0.76 x 0.125 ...
+    small_g = HeadFocus.of(np.eye(n)[[6]], spread[None], np.array([0.24]), lookup[None])
+    assert small_g.rows[0] == 6
+    expected = 0.24 * lookup[6] / (0.24 * lookup[6] + 0.76 / n)
+    assert small_g.content_share[0] == pytest.approx(expected) and expected > 0.5
+    # ... and g = 0.9 with the lookup elsewhere: the head stays on row 2 by its old focus.
+    large_g = HeadFocus.of(np.eye(n)[[2]], sharp[None], np.array([0.9]), lookup[None])
+    assert large_g.content_share[0] == pytest.approx(0.9 * 0.1 / n / (0.9 * 0.1 / n + 0.1))
+    assert large_g.content_share[0] < 0.5
+
+
+@pytest.mark.parametrize("answer_writes", [0.0, 0.5])
+def test_narration_says_when_the_write_head_goes_quiet_in_the_answer(answer_writes):
+    task = ntm.tasks.CopyTask()
+    batch = task.batch(1, torch.Generator().manual_seed(0), length=3)
+    tr = hand_made_trace([5, 6, 7, 8, 9, 10, 11], [0, 0, 0, 5, 6, 7, 8])
+    tr.write.erase[:] = 0.5
+    tr.write.add[:] = np.sqrt(0.5)  # mean erase + mean add² = 1.0 while storing
+    tr.write.erase[4:] = answer_writes
+    tr.write.add[4:] = 0.0
+    ep = episode.Episode(task, batch.inputs[:, 0].numpy(), batch.targets[:, 0].numpy(),
+                         (batch.mask[:, 0] > 0).numpy(), tr, {"length": 3})
+    notes = dict(narration.describe_episode(ep))
+    quiet = [n for n in notes if "writes almost nothing" in n]
+    if answer_writes == 0.0:
+        assert quiet == ["Meanwhile the write head writes almost nothing: its erase and add "
+                         "vectors are near zero (mean erase + mean add² under 0.001 per step, "
+                         "against 1.00 while the input arrived), so the rows still to be read "
+                         "stay as they were written."]
+        assert notes[quiet[0]] == 4
+    else:
+        assert quiet == []

@@ -179,10 +179,10 @@ def test_gated_and_jump_feedback():
         "g = 0.30 keeps 70% of the previous focus (row 2) and adds 30% of the content focus "
         "(row 0), so row 2 ends with 70%")
     w = onehot(128, 127)
-    jump = fb.why_jump(127, 118, 0.69, w, 10, guess=118)
+    jump = fb.why_jump(127, 118, 0.97, w, 10, guess=118)
     assert jump == ("the write head stored the first vector in row 127 at step 0; at the "
-                    "delimiter (step 10) the read head's gate was g = 0.69, so its content "
-                    "lookup won and it put 100% on row 127; row 118 is where the write head "
+                    "delimiter (step 10) the read head's content lookup won (97% of the new "
+                    "row's weight) and it put 100% on row 127; row 118 is where the write head "
                     "stopped, not where the copy starts")
 
 
@@ -234,8 +234,15 @@ def test_choice_feedback_and_the_evidence_of_each_option():
         "and 0.20 in the weighting shown; s = .3 / .5 / .2 gives 0.30, 0.50 and 0.20; "
         "s = .2 / .5 / .3 gives 0.20, 0.50 and 0.30.")
     assert fb.choice_feedback("a", "a", "because") == "Right: a. Because."
-    assert fb.evidence_gate(0.69, 10) == ("at the delimiter (step 10) the read head's gate was "
-                                          "g = 0.69: more by content than by location")
+    assert fb.evidence_jump(0.69, 0.9, 10) == ("at the delimiter (step 10) the read head's gate "
+                                               "was g = 0.69, and 90% of its new row's weight "
+                                               "came from the content lookup")
+    assert fb.evidence_jump(0.24, 0.975, 20) == (
+        "at the delimiter (step 20) the read head's gate was g = 0.24, and 98% of its new row's "
+        "weight came from the content lookup; g alone does not decide it: a small g still wins "
+        "when the old focus is spread thin")
+    assert fb.evidence_jump(0.8, 0.1, 5).endswith(
+        "90% of its new row's weight came from its old focus; the content lookup pointed elsewhere")
     assert fb.how_errors("LSTM", {20: 15.9, 120: 46.7}, 120, 20) == (
         "the LSTM got 46.7% of the bits wrong at L = 120, close to the 50% of a coin flip; at "
         "L = 20, the end of its training range, it got 15.9% wrong")

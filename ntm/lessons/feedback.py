@@ -158,15 +158,17 @@ def why_gated(content: Any, previous: Any, gated: Any, gate: float) -> str:
             f"{pct(w[best])}")
 
 
-def why_jump(first_row: int, last_row: int, gate: float, weights: Any, step: int,
+def why_jump(first_row: int, last_row: int, content_share: float, weights: Any, step: int,
              guess: int | None = None) -> str:
-    """Why the copy model's read head goes where it does at the delimiter (step ``step``)."""
+    """Why the copy model's read head goes where it does at the delimiter (step ``step``);
+    ``content_share``: the part of its new row's weight that came from the content lookup."""
     w = as_array(weights).ravel()
     best = int(np.argmax(w))
     text = (f"the write head stored the first vector in row {first_row} at step 0; at the "
-            f"delimiter (step {step}) the read head's gate was g = {gate:.2f}, so its content "
-            f"lookup {'won' if gate > 0.5 else 'mixed with its old focus'} and it put "
-            f"{pct(w[best])} on row {best}")
+            f"delimiter (step {step}) the read head's content lookup "
+            f"{'won' if content_share > 0.5 else 'lost to its old focus'} "
+            f"({pct(content_share)} of the new row's weight) and it put {pct(w[best])} on "
+            f"row {best}")
     if guess is not None and guess == last_row and guess != best:
         text += f"; row {last_row} is where the write head stopped, not where the copy starts"
     return text
@@ -245,9 +247,16 @@ def evidence_read(read: Any, column_labels: Sequence[str]) -> str:
             + " and ".join(f"{column_labels[c]} ({signed(r[c])})" for c in top))
 
 
-def evidence_gate(gate: float, step: int) -> str:
-    how = "more by content than by location" if gate > 0.5 else "more by location than by content"
-    return f"at the delimiter (step {step}) the read head's gate was g = {gate:.2f}: {how}"
+def evidence_jump(gate: float, content_share: float, step: int) -> str:
+    """How the read head got back at the delimiter: the gate, and where the weight of its new
+    row came from (eq 7: g w^c from the content lookup, (1 - g) w_{t-1} from the old focus)."""
+    how = "the content lookup" if content_share > 0.5 else "its old focus"
+    text = (f"at the delimiter (step {step}) the read head's gate was g = {gate:.2f}, and "
+            f"{pct(max(content_share, 1 - content_share))} of its new row's weight came from {how}")
+    if (gate > 0.5) != (content_share > 0.5):
+        text += ("; g alone does not decide it: a small g still wins when the old focus is "
+                 "spread thin" if content_share > 0.5 else "; the content lookup pointed elsewhere")
+    return text
 
 
 def evidence_errors(name: str, value: float, length: int) -> str:

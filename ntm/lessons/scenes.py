@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import playground as pg
 from ..stepper.episode import Episode, focus_window
-from ..stepper.narration import describe_episode
+from ..stepper.narration import describe_episode, head_focus
 from .controls import MOMENTS, to_settings
 
 Scene = Any  #: pg.Result | EpisodeScene | EvaluationScene
@@ -77,6 +77,12 @@ class EpisodeScene:
     @property
     def jump_gate(self) -> float:
         return float(self.episode.trace.read.gate[self.jump_step, 0, 0])
+
+    @property
+    def jump_content_share(self) -> float:
+        """Of the weight eq. 7 gave the read head's new row at the delimiter, the share from
+        the content lookup (:attr:`ntm.tasks.focus.HeadFocus.content_share`)."""
+        return float(head_focus(self.episode.trace, "read").content_share[self.jump_step])
 
     @property
     def stages(self) -> dict[str, np.ndarray]:

@@ -240,15 +240,15 @@ STEP_9 = Step(
         prompt="The write head stored the first vector in row {first}. Where will the read "
                "head focus at the delimiter (step {length})?",
         facts=lambda e: {"first": e.first_row},
-        why=lambda e, g: fb.why_jump(e.first_row, e.last_row, e.jump_gate,
+        why=lambda e, g: fb.why_jump(e.first_row, e.last_row, e.jump_content_share,
                                      e.stages["read_jump"], e.jump_step, g)),
      ChoiceQuestion(
         id="q9b", hides=("read_weights",),
         prompt="How does the read head get back to the start?",
-        options={"content": "by content: it looks up the first vector (g near 1)",
-                 "location": "by location: it shifts back one row per step (g near 0)"},
-        truth=lambda e: "content" if e.jump_gate > 0.5 else "location",
-        evidence=lambda e: fb.evidence_gate(e.jump_gate, e.jump_step))),
+        options={"content": "by content: it looks up the first vector",
+                 "location": "by location: it shifts back one row per step"},
+        truth=lambda e: "content" if e.jump_content_share > 0.5 else "location",
+        evidence=lambda e: fb.evidence_jump(e.jump_gate, e.jump_content_share, e.jump_step))),
 )
 
 STEP_10 = Step(

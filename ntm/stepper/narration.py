@@ -32,7 +32,8 @@ class FocusMove:
 def head_focus(trace: Trace, kind: str, h: int = 0, b: int = 0) -> HeadFocus:
     """Head ``h`` of ``kind`` (``"read"`` or ``"write"``) of batch element ``b``."""
     head = getattr(trace, kind)
-    return HeadFocus.of(head.weights[:, b, h], head.previous[:, b, h], head.gate[:, b, h])
+    return HeadFocus.of(head.weights[:, b, h], head.previous[:, b, h], head.gate[:, b, h],
+                        head.content[:, b, h])
 
 
 def focus_moves(trace: Trace, b: int = 0) -> list[FocusMove]:
@@ -50,8 +51,10 @@ def focus_moves(trace: Trace, b: int = 0) -> list[FocusMove]:
 
 def focus(ep: Episode) -> Focus:
     """What a task's narration reads: the first read and write heads on this episode."""
+    write = ep.trace.write
+    writes = write.erase[:, 0, 0].mean(-1) + (write.add[:, 0, 0] ** 2).mean(-1)
     return Focus(info=ep.info, steps=ep.steps, read=head_focus(ep.trace, "read"),
-                 write=head_focus(ep.trace, "write"), outputs=ep.outputs)
+                 write=head_focus(ep.trace, "write"), outputs=ep.outputs, writes=writes)
 
 
 def describe_episode(ep: Episode) -> list[Note]:

@@ -113,8 +113,9 @@ def copy_notes(focus: Focus) -> list[Note]:
     back = [t for t in range(length, focus.steps) if read.rows[t] == first_row]
     if back:
         t0 = back[0]
-        gate = float(read.gate[t0])
-        how = f", by content (g = {gate:.2f})" if gate > 0.5 else f" (g = {gate:.2f})"
+        gate, share = float(read.gate[t0]), float(read.content_share[t0])
+        how = (f", by content (g = {gate:.2f}; {share:.0%} of the new row's weight came from "
+               "the content lookup)" if share > 0.5 else f" (g = {gate:.2f})")
         notes.append((f"At step {t0} the read head's focus jumps to row {first_row}, the row "
                       f"the first vector was written to — back to the start{how}.", t0))
     elif jumps := read.jumps(start=length):
@@ -127,4 +128,13 @@ def copy_notes(focus: Focus) -> list[Note]:
         notes.append((f"While it writes the copy back, the read head {moves_phrase(off)} on "
                       f"{share:.0%} of the output steps, reading the vectors in order.",
                       length + 1))
+    if focus.writes is not None and length > 0 and focus.steps > length + 1:
+        storing = float(focus.writes[:length].mean())
+        answering = float(focus.writes[length + 1:].mean())
+        if answering < 0.1 * storing:
+            amount = "under 0.001" if answering < 1e-3 else f"{answering:.3f}"
+            notes.append(("Meanwhile the write head writes almost nothing: its erase and add "
+                          f"vectors are near zero (mean erase + mean add² {amount} per step, "
+                          f"against {storing:.2f} while the input arrived), so the rows still "
+                          "to be read stay as they were written.", length + 1))
     return notes

@@ -22,16 +22,28 @@ class HeadFocus:
     rows: np.ndarray  #: (T,) int: the focus after step t's addressing
     from_rows: np.ndarray  #: (T,) int: the focus of the previous weighting (eq 7's w_{t-1})
     offsets: np.ndarray  #: (T,) int: signed circular move from ``from_rows``, in (-N/2, N/2]
-    gate: np.ndarray  #: (T,) float: the interpolation gate g (near 1: the move was by content)
+    gate: np.ndarray  #: (T,) float: the interpolation gate g
+    #: (T,) float: of the weight eq. 7 gave the new focus row i, the share that came from the
+    #: content weighting, ``g w^c(i) / (g w^c(i) + (1 - g) w_{t-1}(i))``. Above 0.5 the head
+    #: got there by content. A small g can still land by content when the old focus was spread
+    #: thin, and a large one by location when the content weighting lies elsewhere.
+    content_share: np.ndarray
 
     @classmethod
-    def of(cls, weights: np.ndarray, previous: np.ndarray, gate: np.ndarray) -> HeadFocus:
-        """From a head's ``(T, N)`` weightings, its ``(T, N)`` previous weightings and ``(T,)`` g."""
+    def of(cls, weights: np.ndarray, previous: np.ndarray, gate: np.ndarray,
+           content: np.ndarray) -> HeadFocus:
+        """From a head's ``(T, N)`` weightings, previous weightings (eq 7's ``w_{t-1}``) and
+        content weightings (eq 5), and its ``(T,)`` gates."""
         n = weights.shape[-1]
         rows, from_rows = weights.argmax(-1), previous.argmax(-1)
         offsets = (rows - from_rows) % n
         offsets = np.where(offsets > n // 2, offsets - n, offsets)
-        return cls(rows, from_rows, offsets, np.asarray(gate, dtype=float))
+        gate = np.asarray(gate, dtype=float)
+        at = np.arange(len(rows))
+        by_content = gate * content[at, rows]
+        by_location = (1 - gate) * previous[at, rows]
+        share = by_content / np.maximum(by_content + by_location, 1e-30)
+        return cls(rows, from_rows, offsets, gate, share)
 
     def typical_offset(self, steps: range) -> tuple[int, float]:
         """The most common offset over ``steps`` and the share of those steps that have it."""
@@ -56,6 +68,9 @@ class Focus:
     read: HeadFocus
     write: HeadFocus
     outputs: np.ndarray  #: (T, C_out) sigmoid outputs
+    #: (T,) how hard the first write head writes: mean erase + mean add² (what
+    #: ``--answer-write-penalty`` trains down on the answer steps); None when not traced
+    writes: np.ndarray | None = None
 
 
 def moves_phrase(offset: int) -> str:
