@@ -37,7 +37,7 @@ SHOTS = {
     "step-06-shift.png": "step=6&q6a=2&q6b=blur",
     "step-07-sharpen.png": "step=7&q7a=6&q7b=3",
     "step-08-write.png": "step=8&q8=0.2",
-    "step-09-copy.png": "step=9&q9a=118&q9b=content",
+    "step-09-copy.png": "step=9&q9a=116&q9b=content",
     "step-10-generalise.png": "step=10&q10a=20&q10b=low",
     "projector-step-07-cividis.png": "step=7&q7a=6&q7b=20&projector=true&colors=cividis",
 }
