@@ -270,13 +270,16 @@ def test_page_advanced_options_reach_the_run_and_its_command(monkeypatch, models
     at.slider(key="t_stages").set_value(2)
     at.number_input(key="t_cut_below").set_value(0.5)
     at.slider(key="t_rheads").set_value(2)
+    at.number_input(key="t_quiet").set_value(0.05)
     at.run()
     command = at.code[0].value
-    for option in ("--gate-bias -2.0", "--curriculum 2", "--lr-decay-below 0.5", "--read-heads 2"):
+    for option in ("--gate-bias -2.0", "--curriculum 2", "--lr-decay-below 0.5", "--read-heads 2",
+                   "--answer-write-penalty 0.05"):
         assert option in command, (option, command)
     click(at, "Start")
     assert not at.exception, at.exception
     owner, run_id = at.session_state["_live_owner"], at.session_state["live_run"]
     live = next(filter(None, (m.get(run_id, owner) for m in M.RunManager.instances)))
     assert live.config.gate_bias == -2.0 and live.config.curriculum == 2
+    assert live.config.answer_write_penalty == 0.05
     assert live.config.command() == command
