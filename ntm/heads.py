@@ -27,6 +27,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
+def write_strength(erase, add):
+    """How hard a write head writes at each step: ``mean(e) + mean(a^2)`` over the last axis
+    (``(..., M)`` erase and add vectors, tensors or arrays). Its weighting sums to 1, so a step
+    erases about ``w(i) e`` from row ``i`` and adds ``w(i) a`` (eqs. 3-4) wherever it points:
+    what ``--answer-write-penalty`` trains down and what the copy narration reports."""
+    return erase.mean(-1) + (add * add).mean(-1)
+
+
 class HeadParams(NamedTuple):
     """Activated head parameters, each with a head axis: ``(B, H, ...)``."""
 

@@ -253,9 +253,10 @@ def evidence_jump(gate: float, content_share: float, step: int) -> str:
     how = "the content lookup" if content_share > 0.5 else "its old focus"
     text = (f"at the delimiter (step {step}) the read head's gate was g = {gate:.2f}, and "
             f"{pct(max(content_share, 1 - content_share))} of its new row's weight came from {how}")
-    if (gate > 0.5) != (content_share > 0.5):
-        text += ("; g alone does not decide it: a small g still wins when the old focus is "
-                 "spread thin" if content_share > 0.5 else "; the content lookup pointed elsewhere")
+    if gate <= 0.5 < content_share:
+        text += "; g alone does not decide it: a small g still wins when the old focus is spread thin"
+    elif content_share <= 0.5 < gate:
+        text += "; the content lookup pointed elsewhere"
     return text
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..heads import write_strength
 from ..model import Trace
 from ..tasks import Focus, HeadFocus
 from ..tasks.focus import Note
@@ -51,8 +52,7 @@ def focus_moves(trace: Trace, b: int = 0) -> list[FocusMove]:
 
 def focus(ep: Episode) -> Focus:
     """What a task's narration reads: the first read and write heads on this episode."""
-    write = ep.trace.write
-    writes = write.erase[:, 0, 0].mean(-1) + (write.add[:, 0, 0] ** 2).mean(-1)
+    writes = write_strength(ep.trace.write.erase[:, 0, 0], ep.trace.write.add[:, 0, 0])
     return Focus(info=ep.info, steps=ep.steps, read=head_focus(ep.trace, "read"),
                  write=head_focus(ep.trace, "write"), outputs=ep.outputs, writes=writes)
 

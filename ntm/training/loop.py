@@ -75,6 +75,7 @@ from ..baseline import LSTMBaseline
 from ..checkpoint import weights_are_finite
 from ..cuda_graphs import GraphedSteps
 from ..evaluate import held_out_score
+from ..heads import write_strength
 from ..model import NTM
 from ..tasks import Batch, Task, bit_errors, masked_bce_loss
 from .config import TrainConfig, make_task, model_config, pick_device
@@ -133,12 +134,10 @@ def compute_loss(model: nn.Module, batch: Batch, write_penalty: float = 0.0
 
 
 def answer_write_activity(erase: torch.Tensor, add: torch.Tensor, batch: Batch) -> torch.Tensor:
-    """How hard the write heads write on the scored steps: ``mean(e) + mean(a^2)`` per head and
-    step (erase and add vectors ``(T, B, Hw, M)``), averaged over heads and scored steps. The
-    weighting sums to 1, so a step erases about ``w(i) e`` from row ``i`` and adds ``w(i) a``
-    (eqs. 3-4) wherever its weighting lies: the penalty asks for ``e = a = 0``, not for a
-    sharper weighting."""
-    per_step = (erase.mean(-1) + add.square().mean(-1)).mean(-1)  # (T, B)
+    """How hard the write heads write on the scored steps: :func:`ntm.heads.write_strength` of
+    the erase and add vectors ``(T, B, Hw, M)``, averaged over heads and scored steps. It asks
+    for ``e = a = 0``, not for a sharper weighting."""
+    per_step = write_strength(erase, add).mean(-1)  # (T, B)
     return (per_step * batch.mask).sum() / batch.mask.sum().clamp_min(1)
 
 
