@@ -6,12 +6,13 @@
 
 Copy-shaped input: L = 20 bit vectors, a delimiter and L blank steps (T = 41, 9 channels),
 N = 128, M = 20, an LSTM controller of 100 units, one read and one write head; the loss is the
-BCE of the last 20 outputs. Three models run the same batch, interleaved, in one process:
+BCE of the last 20 outputs. The models run the same batch, interleaved, in one process:
 
 * the NTM on the reference engine (``model.fast = False``: ntm.addressing / ntm.memory),
-* the NTM on the fused engine (``model.fast = True``, the default: ntm.fused), on a CPU both
-  with its step's loops in C (ntm.native, the default where a C compiler is present) and with
-  tensor operations only (``ntm.native.enabled = False``),
+* the NTM on the fused engine (``model.fast = True``, the default: ntm.fused), on a CPU three
+  ways: the whole run as one autograd Function over the C step (ntm.sequence, the default where
+  a C compiler is present), each step recorded in autograd around the C step
+  (``ntm.sequence.enabled = False``), and tensor operations only (``ntm.native.enabled = False``),
 * a bare ``nn.LSTMCell`` loop of the same size whose "read vector" is a zero tensor, with the
   same output layer: the floor an NTM of this size could reach.
 
@@ -32,7 +33,7 @@ import time
 
 import torch
 
-from ntm import NTM, NTMConfig, fused, native
+from ntm import NTM, NTMConfig, fused, native, sequence
 
 CONFIG = NTMConfig(memory_rows=128, memory_width=20, controller_size=100)
 T, SCORED = 41, 20
@@ -43,7 +44,7 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def ntm_step(batch: int, device: str, fast: bool, c_loops: bool = True):
+def ntm_step(batch: int, device: str, fast: bool, c_loops: bool = True, whole_run: bool = True):
     torch.manual_seed(0)
     model = NTM(CONFIG).to(device)
     model.fast = fast
@@ -52,10 +53,10 @@ def ntm_step(batch: int, device: str, fast: bool, c_loops: bool = True):
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
     def step():
-        native.enabled = c_loops
+        native.enabled, sequence.enabled = c_loops, whole_run
         model.zero_grad(set_to_none=True)
         loss_fn(model(x)[T - SCORED:], target).backward()
-        native.enabled = True
+        native.enabled = sequence.enabled = True
     return step
 
 
@@ -115,7 +116,8 @@ def measure(steps: dict, batch: int, repeats: int, device: str, clock=time.perf_
 def table(device: str, batches: list[int], repeats: int, clock=time.perf_counter) -> None:
     graphs = device.startswith("cuda")
     c_loops = not graphs and native.library() is not None
-    fast = ["fast (C loops)", "fast (tensor ops)"] if c_loops else ["fast"]
+    fast = (["fast (whole run, C)", "fast (per step, C)", "fast (tensor ops)"] if c_loops
+            else ["fast"])
     extra = ["fast + CUDA graph"] if graphs else []
     names = ["reference", *fast, *extra]
     print("| where | batch | " + " | ".join(f"{n} seq/s" for n in names) + " | bare LSTM seq/s | "
@@ -123,8 +125,8 @@ def table(device: str, batches: list[int], repeats: int, clock=time.perf_counter
     print("|---|---|" + "---:|" * (2 * len(names) + 1))
     for b in batches:
         steps = {"reference": ntm_step(b, device, fast=False)}
-        steps.update({n: ntm_step(b, device, fast=True, c_loops=n != "fast (tensor ops)")
-                      for n in fast})
+        steps.update({n: ntm_step(b, device, fast=True, c_loops=n != "fast (tensor ops)",
+                                  whole_run=n == "fast (whole run, C)") for n in fast})
         steps["lstm"] = lstm_step(b, device)
         if graphs:
             steps["fast + CUDA graph"] = graphed_step(b, device)

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import fused, limits
+from . import fused, limits, sequence
 from .addressing import Addressing, address
 from .controller import CONTROLLERS, ControllerState
 from .heads import HeadParams, Heads
@@ -190,6 +190,9 @@ class NTM(nn.Module):
     model_type = "ntm"
     #: :meth:`run` uses the fused engine (:mod:`ntm.fused`); not saved in checkpoints.
     fast: bool = True
+    #: with :attr:`fast`, :meth:`run` takes the whole sequence as one autograd Function where
+    #: :func:`ntm.sequence.supports` it (False: one Function per step); not saved either.
+    whole_run: bool = True
 
     def __init__(self, config: NTMConfig | None = None, **overrides) -> None:
         super().__init__()
@@ -304,6 +307,14 @@ class NTM(nn.Module):
         layout = fused.Layout(c.read_heads, c.write_heads, c.memory_width, 2 * c.shift_range + 1)
         weight = torch.cat([heads.addressing.weight, heads.erase_add.weight])
         bias = torch.cat([heads.addressing.bias, heads.erase_add.bias])
+        if self.whole_run and sequence.supports(self, x, state.memory, layout):  # ntm.sequence
+            run = sequence.run(self, x, state, weight, bias, layout)
+            logits = self.output(torch.cat([run.hidden, run.reads], dim=-1))
+            reads = run.reads[-1].view_as(state.reads)
+            controller = self.controller.join_state([(run.h, run.c)])
+            hr = c.read_heads
+            return (logits, NTMState(run.memory, run.weights[:, :hr], run.weights[:, hr:], reads,
+                                     controller), run.hidden)
         memory, reads = state.memory, state.reads
         layers = self.controller.split_state(state.controller)  # per layer: no stack per step
         weights = torch.cat([state.read_weights, state.write_weights], dim=1)

@@ -31,7 +31,8 @@ from torch import Tensor
 
 from .addressing import EPS, LOG_FLOOR
 
-SOURCES = [Path(__file__).parent / "csrc" / name for name in ("memory_step.c", "memory_step.h")]
+SOURCES = [Path(__file__).parent / "csrc" / name
+           for name in ("memory_step.c", "memory_step.h", "lstm_cell.h")]
 FLAGS = ["-O3", "-fopenmp-simd", "-fno-math-errno", "-std=c99", "-shared", "-fPIC"]
 SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 #: False makes :func:`supports` answer no: the tensor-operation step (tests, benchmarks).
@@ -119,6 +120,10 @@ def library() -> ctypes.CDLL | None:
         for name in ("ntm_forward", "ntm_backward"):
             fn = getattr(lib, f"{name}_{suffix}")
             fn.argtypes, fn.restype = [ctypes.POINTER(Step)], ctypes.c_int
+        for name, arrays, sizes in (("lstm_forward", 6, 1), ("lstm_backward", 7, 0)):
+            fn = getattr(lib, f"{name}_{suffix}")
+            fn.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * arrays + [ctypes.c_int64] * sizes
+            fn.restype = ctypes.c_int
     return lib
 
 
@@ -153,26 +158,41 @@ class Kept(NamedTuple):
     buffer: Tensor  #: the _KEPT arrays, one after another
 
 
+def scratch_size(batch: int, rows: int, heads: int, raw_size: int) -> int:
+    """How many numbers :func:`forward_into`'s ``buffer`` holds: the _KEPT arrays."""
+    return batch * (raw_size + 5 * heads * rows + rows + heads)
+
+
 def forward(raw: Tensor, memory: Tensor, previous: Tensor, read_heads: int,
             shift_width: int) -> tuple[Tensor, Tensor, Tensor, Kept]:
     """The head activations, eqs. 5-9, 2 and 3-4 (shapes as :func:`ntm.fused.memory_step`):
     returns ``(reads, new_memory, w, kept)``, ``kept`` for :func:`backward`."""
-    inputs = raw.contiguous(), memory.contiguous(), previous.contiguous()
     (batch, rows, width), heads = memory.shape, previous.shape[1]
     reads = memory.new_empty(batch, read_heads, width)
-    new_memory, w = torch.empty_like(inputs[1]), torch.empty_like(inputs[2])
-    # _KEPT in one allocation: acts (raw's layout), five (B, H, N) stages, norm_m, norm_k
-    sizes = [raw.numel()] + [batch * heads * rows] * 5 + [batch * rows, batch * heads]
-    buffer = memory.new_empty(sum(sizes))
-    step = Step(batch, rows, width, heads, read_heads, shift_width, raw.shape[1], EPS, LOG_FLOOR)
+    new_memory, w = memory.new_empty(batch, rows, width), memory.new_empty(batch, heads, rows)
+    buffer = memory.new_empty(scratch_size(batch, rows, heads, raw.shape[1]))
+    kept = forward_into(raw, memory, previous, shift_width, reads, new_memory, w, buffer)
+    return reads, new_memory, w, kept
+
+
+def forward_into(raw: Tensor, memory: Tensor, previous: Tensor, shift_width: int, reads: Tensor,
+                 new_memory: Tensor, w: Tensor, buffer: Tensor) -> Kept:
+    """:func:`forward` into given contiguous outputs ``reads`` ``(B, Hr, M)``, ``new_memory``
+    and ``w``, with ``buffer`` (:func:`scratch_size` numbers) for what the backward needs: no
+    allocation when the inputs are contiguous (``ntm.sequence`` takes them all from one block)."""
+    inputs = raw.contiguous(), memory.contiguous(), previous.contiguous()
+    (batch, rows, width), heads = memory.shape, previous.shape[1]
+    step = Step(batch, rows, width, heads, reads.shape[1], shift_width, raw.shape[1], EPS,
+                LOG_FLOOR)
     outputs = dict(reads=reads, new_memory=new_memory, w=w)
     _pointers(step, dict(zip(_INPUTS, inputs, strict=True)) | outputs)
-    address = buffer.data_ptr()
-    for name, size in zip(_KEPT, sizes, strict=True):
+    address, size = buffer.data_ptr(), buffer.element_size()
+    for name, count in zip(_KEPT, [raw.numel()] + [batch * heads * rows] * 5
+                           + [batch * rows, batch * heads], strict=True):
         setattr(step, name, address)
-        address += size * buffer.element_size()
+        address += count * size
     _call("ntm_forward", step, memory.dtype)
-    return reads, new_memory, w, Kept(step, inputs, buffer)
+    return Kept(step, inputs, buffer)
 
 
 def backward(kept: Kept, d_reads: Tensor, d_new: Tensor, d_w: Tensor) -> tuple[Tensor, ...]:
@@ -184,3 +204,27 @@ def backward(kept: Kept, d_reads: Tensor, d_new: Tensor, d_w: Tensor) -> tuple[T
               | dict(zip(_GRADS_OUT, grads, strict=True)))
     _call("ntm_backward", kept.step, kept.buffer.dtype)
     return tuple(grads)
+
+
+def lstm_cell(gates: Tensor, c_prev: Tensor, h_out: Tensor, c: Tensor, acts: Tensor,
+              tanh_c: Tensor) -> None:
+    """``nn.LSTMCell``'s arithmetic on its pre-activations ``gates`` ``(B, 4H)`` (torch's order
+    ``i, f, g, o``; ``ntm/csrc/lstm_cell.h``): writes ``h_t`` into ``h_out`` (``(B, H)``, its
+    rows may be strided), ``c_t`` into ``c``, the activations into ``acts`` ``(B, 4H)`` and
+    ``tanh(c_t)`` into ``tanh_c``. All but ``h_out`` contiguous; one dtype; on the CPU."""
+    batch, size = c_prev.shape
+    getattr(library(), f"lstm_forward_{SUFFIX[gates.dtype]}")(
+        batch, size, gates.data_ptr(), c_prev.data_ptr(), acts.data_ptr(), c.data_ptr(),
+        tanh_c.data_ptr(), h_out.data_ptr(), h_out.stride(0))
+
+
+def lstm_cell_backward(d_h: Tensor, d_c: Tensor, c_prev: Tensor, acts: Tensor, tanh_c: Tensor,
+                       d_gates: Tensor) -> Tensor:
+    """The backward of :func:`lstm_cell`: writes ``dL/dgates`` into ``d_gates`` (contiguous);
+    returns ``dL/dc_{t-1}``. ``d_c`` is ``dL/dc_t`` from later steps, without ``h_t``'s share."""
+    batch, size = c_prev.shape
+    d_h, d_c, d_c_prev = d_h.contiguous(), d_c.contiguous(), torch.empty_like(c_prev)
+    getattr(library(), f"lstm_backward_{SUFFIX[d_h.dtype]}")(
+        batch, size, d_h.data_ptr(), d_c.data_ptr(), c_prev.data_ptr(), acts.data_ptr(),
+        tanh_c.data_ptr(), d_gates.data_ptr(), d_c_prev.data_ptr())
+    return d_c_prev

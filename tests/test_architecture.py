@@ -4,7 +4,7 @@ Layers, lowest first (a module may import its own layer and those below, never o
 
 0. the core, which reads like the paper: ``addressing``, ``memory``, ``heads``, ``controller``,
    ``model``, ``baseline``, ``checkpoint``, ``limits`` and ``tasks/``, and the fast engine:
-   ``fused``, ``native`` (its C loops) and ``cuda_graphs``;
+   ``fused``, ``native`` (its C loops), ``sequence`` (a whole run) and ``cuda_graphs``;
 1. ``figures/``: data in, Plotly figures out;
 2. the services the pages call: ``training/``, ``playground/``, ``stepper/``, ``catalogue``,
    ``evaluate``, ``generalisation``, ``seeds``, ``urlcheck``, ``lessons/``, the ``train``
@@ -24,7 +24,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "ntm"
 CORE = {"ntm", "ntm.addressing", "ntm.memory", "ntm.heads", "ntm.controller", "ntm.model",
         "ntm.baseline", "ntm.checkpoint", "ntm.limits", "ntm.fused", "ntm.native",
-        "ntm.cuda_graphs"}
+        "ntm.sequence", "ntm.cuda_graphs"}
 LAYERS = [("core", 0), ("figures", 1), ("training", 2), ("playground", 2), ("stepper", 2),
           ("catalogue", 2), ("plaintext", 2), ("evaluate", 2), ("generalisation", 2), ("seeds", 2), ("urlcheck", 2), ("lessons", 2), ("train", 2),
           ("app", 3), ("devtools", 4)]

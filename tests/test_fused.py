@@ -12,20 +12,23 @@ import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ntm import NTM, NTMConfig, fused, load_model, native, save_model
+from ntm import NTM, NTMConfig, fused, load_model, native, save_model, sequence
 from ntm.addressing import address
 from ntm.memory import read, write
 
 SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "models"
 
 
-@pytest.fixture(autouse=True, params=["C loops", "tensor ops"])
+@pytest.fixture(autouse=True, params=["C loops", "C loops, per step", "tensor ops"])
 def engine(request, monkeypatch):
-    """Every test runs on both forms of the fused step: its loops in C (ntm.native, built
-    here when a C compiler is present) and its tensor operations (the fallback)."""
-    if request.param == "C loops" and native.library() is None:
+    """Every test runs on each form of the fused step: its loops in C (ntm.native, built
+    here when a C compiler is present) and its tensor operations (the fallback). Whole runs
+    with the C loops take ntm.sequence where it applies ("C loops"; tests/test_sequence.py
+    has its own tests), or record each step in autograd ("C loops, per step")."""
+    if request.param != "tensor ops" and native.library() is None:
         pytest.skip("no C compiler here: the C memory step is not built")
-    monkeypatch.setattr(native, "enabled", request.param == "C loops")
+    monkeypatch.setattr(native, "enabled", request.param != "tensor ops")
+    monkeypatch.setattr(sequence, "enabled", request.param == "C loops")
     return request.param
 
 
@@ -153,7 +156,7 @@ def test_float32_head_activations_equal_torch_at_extreme_inputs(engine):
     sigmoid a vector at a time from their own expm1 (memory_step.c); at every magnitude, from
     1e-30 (where tanh x = x must survive) to infinity, they round to what torch's float32 tanh
     and sigmoid give, within an ulp."""
-    if engine != "C loops":
+    if engine == "tensor ops":
         pytest.skip("the tensor step calls torch's own tanh and sigmoid")
     extremes = [0.0, -0.0, 1e-30, -1e-30, 3e-8, -1e-4, 0.3, -0.9, 1.5, -5.0, 9.5, -20.0, 44.0,
                 -88.0, 89.0, -400.0, 1e4, -1e30, float("inf"), float("-inf")]

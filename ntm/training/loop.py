@@ -15,8 +15,10 @@ bit errors per sequence fall below ``target_bit_errors`` (converged), when the b
 stop being finite. Saving, progress and stopping early are the caller's: between two events
 the loop waits, and its clock (:meth:`Run.elapsed`) stands still.
 
-The NTM trains on the fused engine (:mod:`ntm.fused`, ``engine="fused"``, the default) or on
-the readable reference (``engine="reference"``); they agree to float rounding. On CUDA, with the
+The NTM trains on the fused engine (``engine="fused"``, the default: on a CPU the whole run as
+one autograd Function, :mod:`ntm.sequence`; elsewhere :mod:`ntm.fused` per step), on the fused
+step alone (``"fused-step"``) or on the readable reference (``engine="reference"``); they agree
+to float rounding. On CUDA, with the
 fused engine, each step's forward and backward are replayed from a captured CUDA graph
 (:mod:`ntm.cuda_graphs`, ``cuda_graph=1``), and ``--device auto`` picks the GPU's batch size
 and learning rate (:data:`~ntm.training.config.GPU_RECIPE`) when neither is given.
@@ -108,7 +110,8 @@ def make_model(config: TrainConfig, task: Task) -> nn.Module:
     if config.model == "lstm":
         return LSTMBaseline(settings)
     model = NTM(settings)
-    model.fast = config.engine == "fused"
+    model.fast = config.engine != "reference"
+    model.whole_run = config.engine == "fused"
     if config.gate_bias:
         model.heads.set_gate_bias(config.gate_bias)
     return model
@@ -213,7 +216,7 @@ def make_graphs(config: TrainConfig, model: nn.Module, device: torch.device) -> 
     """CUDA graphs for the training steps (:mod:`ntm.cuda_graphs`) when the run is on CUDA with
     the fused engine and ``cuda_graph`` is on; otherwise None (eager steps). The captured step
     has no write penalty, so a run with ``answer_write_penalty`` takes eager steps."""
-    if (device.type != "cuda" or not config.cuda_graph or config.engine != "fused"
+    if (device.type != "cuda" or not config.cuda_graph or config.engine == "reference"
             or config.answer_write_penalty):
         return None
     return GraphedSteps(model)
