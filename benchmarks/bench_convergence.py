@@ -19,8 +19,9 @@ the held-out bit errors per sequence fall below 0.1, with three recipes in the s
   (``ntm.training.live.LIVE_DEFAULTS``: copy of lengths 1-8, N = 32, M = 8), to its own target.
 
 It prints wall time and sequences seen per seed, the medians and the speed-ups, then the
-training throughput (sequences/s) of both engines (on a CPU the fused one both with its C loops,
-``ntm.native``, and with tensor operations only). Timings are wall-clock on a shared machine:
+training throughput (sequences/s) of the engines (on a CPU the fused one three ways: the whole
+run as one Function over the C step, ``ntm.sequence``; one Function per step over the C step,
+``--engine fused-step``; tensor operations only). Timings are wall-clock on a shared machine:
 other jobs on the same cores make them noisy, so the load average (1 minute, at the end of the
 run) and the process's CPU time (with ``--threads 1``: close to the wall time on an idle
 machine) are printed beside them.
@@ -215,15 +216,17 @@ def print_throughput(args) -> None:
     print("|---|---:|---:|")
     fast = cli.config_from(dict(device=args.device) | _flags(recipe("fast", args.device)), {})
     c_loops = not args.device.startswith("cuda") and native.library() is not None
-    for engine, batch in dict.fromkeys([("fused", fast.batch_size), ("reference", fast.batch_size),
-                                        ("fused", 8), ("reference", 8)]):
-        config = TrainConfig(device=args.device, engine=engine, batch_size=batch)
-        for tensor_ops in (False, True) if engine == "fused" and c_loops else (False,):
-            native.enabled = not tensor_ops
+    # (engine, C loops on, name): on a CPU with the C loops, the whole run (ntm.sequence), the
+    # per-step Function and the tensor operations
+    variants = ([("fused", True, "fused (whole run, C)"), ("fused-step", True, "fused-step (C)"),
+                 ("fused", False, "fused (tensor ops)"), ("reference", True, "reference")]
+                if c_loops else [("fused", True, "fused"), ("reference", True, "reference")])
+    for batch in dict.fromkeys([fast.batch_size, 8]):
+        for engine, c_step, name in variants:
+            config = TrainConfig(device=args.device, engine=engine, batch_size=batch)
+            native.enabled = c_step
             rate = throughput(config, args.throughput_seconds)
             native.enabled = True
-            name = engine if engine != "fused" or not c_loops else \
-                f"fused ({'tensor ops' if tensor_ops else 'C loops'})"
             print(f"| {name} | {batch} | {rate:.0f} |", flush=True)
 
 

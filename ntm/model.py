@@ -311,7 +311,7 @@ class NTM(nn.Module):
             run = sequence.run(self, x, state, weight, bias, layout)
             logits = self.output(torch.cat([run.hidden, run.reads], dim=-1))
             reads = run.reads[-1].view_as(state.reads)
-            controller = self.controller.join_state([(run.h, run.c)])
+            controller = self.controller.join_state([(run.h, run.c)] if run.h.shape[1] else [])
             hr = c.read_heads
             return (logits, NTMState(run.memory, run.weights[:, :hr], run.weights[:, hr:], reads,
                                      controller), run.hidden)

@@ -1,21 +1,22 @@
 """A whole NTM run as one autograd Function: the time loop and its backward pass by hand.
 
 :class:`ntm.fused.MemoryStep` makes the memory's part of a step (eqs. 2-9) one autograd node,
-with its loops in C (:mod:`ntm.native`). Around it, each step still records the controller's
-``nn.LSTMCell`` and the heads' linear layer in autograd, and on a CPU at these sizes that
-bookkeeping (building the graph, then walking it backwards one small node at a time) costs as
-much as the memory step itself. :class:`Run` takes the whole sequence instead, for the usual
-model: one LSTM layer as controller, on the CPU, with the C step built.
+with its loops in C (:mod:`ntm.native`). Around it, each step still records the controller
+(an ``nn.LSTMCell`` or a tanh layer) and the heads' linear layer in autograd, and on a CPU at
+these sizes that bookkeeping (building the graph, then walking it backwards one small node at a
+time) costs as much as the memory step itself. :class:`Run` takes the whole sequence instead,
+for a controller of one layer, on the CPU, with the C step built.
 
-Forward, per step ``t``: the LSTM cell (its input ``[x_t, r_{t-1}]``; the ``x`` part of all
-steps is one product before the loop), the heads' linear layer, and the C memory step. Nothing
-is recorded; what the backward needs is kept.
+Forward, per step ``t``: one matrix product for the controller, whose input row holds
+``[x_t, r_{t-1}]`` and, for the LSTM, ``h_{t-1}`` (so input, reads and state are one product);
+the LSTM cell's pointwise arithmetic in C (``ntm/csrc/lstm_cell.h``), or tanh; one product for
+both head layers; the C memory step. Nothing is recorded; what the backward needs is kept.
 
 Backward, ``t = T-1 ... 0`` (backpropagation through time): the C step's backward, then the
-heads' layer's and the LSTM cell's by hand (gates ``i, f, g, o``: ``c_t = f c_{t-1} + i g``,
-``h_t = o tanh(c_t)``), carrying ``dL/dh``, ``dL/dc``, ``dL/dM``, ``dL/dw`` and ``dL/dr`` back a
-step. The weights' gradients are sums over steps, so each is **one** matrix product over all
-``T x B`` rows after the loop, not one per step.
+heads' layer's and the controller's by hand (the LSTM's gates ``i, f, g, o``:
+``c_t = f c_{t-1} + i g``, ``h_t = o tanh(c_t)``), carrying ``dL/dh``, ``dL/dc``, ``dL/dM``,
+``dL/dw`` and ``dL/dr`` back a step. The weights' gradients are sums over steps, so each is
+**one** matrix product over all ``T x B`` rows after the loop, not one per step.
 
 **No allocation per step.** Every step's memory, weightings and what its backward needs (about
 0.5 MB per sequence of copy's 41 steps) come from one block taken per run (:func:`_take`).
@@ -45,7 +46,7 @@ from .fused import Layout
 
 class Hidden(NamedTuple):
     """What :func:`run` returns: per step the controller's output and the reads, then the final
-    memory, weightings and LSTM state."""
+    memory, weightings and LSTM state (``(B, 0)`` for the feed-forward controller)."""
 
     hidden: Tensor  #: (T, B, controller_size)
     reads: Tensor  #: (T, B, Hr * M)
@@ -61,10 +62,10 @@ enabled = True
 
 
 def supports(model, x: Tensor, memory: Tensor, layout: Layout) -> bool:
-    """Whether :class:`Run` can take this run: a one-layer LSTM controller, and inputs the C
-    step can run (:func:`ntm.native.supports`: on the CPU, float32 or float64, compiler)."""
-    cells = getattr(model.controller, "cells", ())
-    return (enabled and len(cells) == 1 and x.dtype == memory.dtype and x.device == memory.device
+    """Whether :class:`Run` can take this run: a controller of one layer (LSTM or feed-forward),
+    and inputs the C step can run (:func:`ntm.native.supports`: on the CPU, float32 or float64, compiler)."""
+    layers = getattr(model.controller, "cells", getattr(model.controller, "layers", ()))
+    return (enabled and len(layers) == 1 and x.dtype == memory.dtype and x.device == memory.device
             and native.supports(memory, memory, memory, layout.shift_width))
 
 
@@ -116,95 +117,122 @@ def _carve(block: Tensor, shapes: list[tuple[int, ...]]) -> list[Tensor]:
 
 
 class Slot(NamedTuple):
-    """One step's arrays, views of the run's block."""
+    """One step's arrays, views of the run's block (``G`` = 4H for the LSTM's gates, H for the
+    feed-forward layer; the LSTM's own arrays are empty for the feed-forward controller)."""
 
     raw: Tensor  #: (B, P) the heads' linear output
-    gates: Tensor  #: (B, 4H) the LSTM's pre-activations (scratch)
-    acts: Tensor  #: (B, 4H) after the activations
-    c: Tensor  #: (B, H)
-    tanh_c: Tensor  #: (B, H)
+    gates: Tensor  #: (B, G) the controller's pre-activations
+    acts: Tensor  #: (B, G) LSTM: after the activations
+    c: Tensor  #: (B, H) LSTM: the cell state
+    tanh_c: Tensor  #: (B, H) LSTM
     reads: Tensor  #: (B, Hr, M)
     memory: Tensor  #: (B, N, M) after the step's write
     w: Tensor  #: (B, H_heads, N)
     scratch: Tensor  #: what the C backward needs (native.scratch_size)
 
 
-def _slot_shapes(batch: int, memory: Tensor, heads: int, hr: int, size: int, raw: int) -> list:
+def _slot_shapes(batch: int, memory: Tensor, heads: int, hr: int, gates: int, state: int,
+                 raw: int) -> list:
     rows, width = memory.shape[1:]
-    return [(batch, raw), (batch, 4 * size), (batch, 4 * size), (batch, size), (batch, size),
+    lstm_gates = gates if state else 0
+    return [(batch, raw), (batch, gates), (batch, lstm_gates), (batch, state), (batch, state),
             (batch, hr, width), (batch, rows, width), (batch, heads, rows),
             (native.scratch_size(batch, rows, heads, raw),)]
+
+
+class Arrays(NamedTuple):
+    """A run's arrays in its block: ``rows[t]`` is the controller's input at step t,
+    ``[x_t, r_{t-1}]`` and, for the LSTM, ``h_{t-1}``; ``hidden[t]`` is ``h_t``."""
+
+    rows: Tensor  #: (T + 1, B, C_in + Hr M + state)
+    hidden: Tensor  #: (T, B, H): the LSTM's is a view of ``rows``
+    slots: list[Slot]
+
+
+def _arrays(x: Tensor, memory: Tensor, weights: Tensor, layout: Layout, size: int, state: int,
+            gates: int, raw: int, slots_count: int) -> tuple[Tensor, Arrays]:
+    """Take a block (:func:`_take`) and carve the run's arrays from it."""
+    steps, batch, inputs = x.shape
+    shapes = _slot_shapes(batch, memory, weights.shape[1], layout.read_heads, gates, state, raw)
+    per_slot = sum(math.prod(shape) for shape in shapes)
+    start = inputs + layout.read_heads * layout.width
+    rows_shape, hidden_shape = (steps + 1, batch, start + state), (steps, batch, 0 if state else size)
+    block = _take(math.prod(rows_shape) + math.prod(hidden_shape) + slots_count * per_slot, x.dtype)
+    rows, hidden, *flat = _carve(block, [rows_shape, hidden_shape] + [(per_slot,)] * slots_count)
+    if state:
+        hidden = rows[1:, :, start:]
+    return block, Arrays(rows, hidden, [Slot(*_carve(f, shapes)) for f in flat])
 
 
 # ------------------------------------------------------------------ the Function
 
 
 class Run(torch.autograd.Function):
-    """``(x, h_0, c_0, M_0, w_0, r_0, LSTM and head weights) -> Hidden``; see the module."""
+    """``(x, h_0, c_0, M_0, w_0, r_0, controller and head weights) -> Hidden``; see the module.
+    The controller is an LSTM layer (``w_ctrl`` = ``[W_ih, W_hh]``, ``b_ctrl`` = ``b_ih + b_hh``)
+    or, when ``h_0`` and ``c_0`` are ``(B, 0)``, one feed-forward tanh layer."""
 
     @staticmethod
-    def forward(ctx, x, h0, c0, memory, weights, reads, w_ih, w_hh, b_ih, b_hh, w_heads, b_heads,
+    def forward(ctx, x, h0, c0, memory, weights, reads, w_ctrl, b_ctrl, w_heads, b_heads,
                 layout: Layout, keep: bool):
         steps, batch, inputs = x.shape
-        size, hr = h0.shape[1], layout.read_heads
-        start = inputs + hr * layout.width  # h's columns in the rows below
-        shapes = _slot_shapes(batch, memory, weights.shape[1], hr, size, w_heads.shape[0])
-        per_slot = sum(math.prod(shape) for shape in shapes)
+        state, size = h0.shape[1], w_heads.shape[1]  # state: 0 for the feed-forward controller
+        start = inputs + layout.read_heads * layout.width
         slots_count = steps if keep else min(steps, 2)  # without gradients: two, in turn
-        rows_shape = (steps + 1, batch, start + size)
-        block = _take(math.prod(rows_shape) + slots_count * per_slot, x.dtype)
-        # row t: the LSTM's input and state at step t, [x_t, r_{t-1}, h_{t-1}]
-        rows, *flat = _carve(block, [rows_shape] + [(per_slot,)] * slots_count)
-        slots = [Slot(*_carve(f, shapes)) for f in flat]
-        rows[:steps, :, :inputs] = x
-        rows[steps, :, :inputs] = 0
-        rows[0, :, inputs:start] = reads.reshape(batch, -1)
-        rows[0, :, start:] = h0
-        w_lstm, b_lstm = torch.cat([w_ih, w_hh], 1), b_ih + b_hh
-        w_lstm_t, w_heads_t = w_lstm.t().contiguous(), w_heads.t().contiguous()
+        block, a = _arrays(x, memory, weights, layout, size, state, w_ctrl.shape[0],
+                           w_heads.shape[0], slots_count)
+        a.rows[:steps, :, :inputs] = x
+        a.rows[steps, :, :inputs] = 0
+        a.rows[0, :, inputs:start] = reads.reshape(batch, -1)
+        a.rows[0, :, start:] = h0
+        w_ctrl_t, w_heads_t = w_ctrl.t().contiguous(), w_heads.t().contiguous()
         c, kept = c0.contiguous(), []
         memory, weights = memory.contiguous(), weights.contiguous()
         # per step views, made once: indexing a tensor costs microseconds per call
-        inputs_t, hs, rs = rows.unbind(0), rows[1:, :, start:].unbind(0), rows[1:, :, inputs:start]
-        rs = rs.unbind(0)
+        rows, hs, rs = a.rows.unbind(0), a.hidden.unbind(0), a.rows[1:, :, inputs:start].unbind(0)
         for t in range(steps):
-            s = slots[t % slots_count]
-            torch.addmm(b_lstm, inputs_t[t], w_lstm_t, out=s.gates)
-            native.lstm_cell(s.gates, c, hs[t], s.c, s.acts, s.tanh_c)
+            s = a.slots[t % slots_count]
+            torch.addmm(b_ctrl, rows[t], w_ctrl_t, out=s.gates)
+            if state:
+                native.lstm_cell(s.gates, c, hs[t], s.c, s.acts, s.tanh_c)
+                c = s.c
+            else:
+                torch.tanh(s.gates, out=hs[t])
             torch.addmm(b_heads, hs[t], w_heads_t, out=s.raw)
             kept.append(native.forward_into(s.raw, memory, weights, layout.shift_width, s.reads,
                                             s.memory, s.w, s.scratch))
             rs[t].copy_(s.reads.view(batch, -1))
-            c, memory, weights = s.c, s.memory, s.w
+            memory, weights = s.memory, s.w
         ctx.layout, ctx.inputs, ctx.saved = layout, inputs, None
-        outputs = (rows[1:, :, start:].clone(), rows[1:, :, inputs:start].clone(), memory.clone(),
-                   weights.clone(), rows[steps, :, start:].clone(), c.clone())
+        outputs = (a.hidden.clone(), a.rows[1:, :, inputs:start].clone(), memory.clone(),
+                   weights.clone(), a.rows[steps, :, start:].clone(), c.clone())
         lease = _Lease(block)  # back to the pool now, or when the autograd node goes
         if keep:
-            ctx.saved = (lease, rows, slots, kept, c0.contiguous(), w_lstm, w_heads)
+            ctx.saved = (lease, a, kept, c0.contiguous(), w_ctrl, w_heads)
         return outputs
 
     @staticmethod
     @once_differentiable
     def backward(ctx, d_hidden, d_reads, d_memory, d_weights, d_h, d_c):
-        _, rows, slots, kept, c0, w_lstm, w_heads = ctx.saved
-        return _backward(ctx, rows, slots, kept, c0, w_lstm, w_heads,
+        _, a, kept, c0, w_ctrl, w_heads = ctx.saved
+        return _backward(ctx, a, kept, c0, w_ctrl, w_heads,
                          (d_hidden, d_reads, d_memory, d_weights, d_h, d_c))
 
 
-def _backward(ctx, rows, slots, kept, c0, w_lstm, w_heads, given):
+def _backward(ctx, a: Arrays, kept, c0, w_ctrl, w_heads, given):
     """:class:`Run`'s backward pass (module docstring): the gradients of its inputs."""
-    steps, batch = rows.shape[0] - 1, rows.shape[1]
-    layout, inputs, size = ctx.layout, ctx.inputs, c0.shape[1]
-    start = rows.shape[2] - size
+    (steps, batch, size), state = a.hidden.shape, c0.shape[1]
+    layout, inputs = ctx.layout, ctx.inputs
+    r_size = layout.read_heads * layout.width
     d_hidden, d_reads, d_mem, d_w, d_h, d_c = (
-        rows.new_zeros(like.shape) if d is None else d
-        for d, like in zip(given, (rows[1:, :, start:], rows[1:, :, inputs:start], slots[0].memory,
-                                   slots[0].w, c0, c0), strict=True))
-    d_r = rows.new_zeros(batch, start - inputs)
-    d_gates = rows.new_empty(steps, batch, 4 * size)
-    d_raws = rows.new_empty(steps, batch, w_heads.shape[0])
-    w_state = w_lstm[:, inputs:].contiguous()  # the gates' weights on [r_{t-1}, h_{t-1}]
+        a.rows.new_zeros(like.shape) if d is None else d
+        for d, like in zip(given, (a.hidden, a.rows[1:, :, inputs:inputs + r_size],
+                                   a.slots[0].memory, a.slots[0].w, c0, c0), strict=True))
+    d_r, no_h = a.rows.new_zeros(batch, r_size), a.rows.new_zeros(batch, size)
+    d_h = d_h if state else no_h  # the feed-forward controller carries no h
+    d_gates = a.rows.new_empty(steps, batch, w_ctrl.shape[0])
+    d_raws = a.rows.new_empty(steps, batch, w_heads.shape[0])
+    w_state = w_ctrl[:, inputs:].contiguous()  # the weights on [r_{t-1}, h_{t-1}]
     per_step = (d_gates.unbind(0), d_raws.unbind(0), d_hidden.unbind(0), d_reads.unbind(0))
     for t in reversed(range(steps)):
         d_gates_t, d_raw, d_hidden_t, d_reads_t = (views[t] for views in per_step)
@@ -212,30 +240,44 @@ def _backward(ctx, rows, slots, kept, c0, w_lstm, w_heads, given):
         d_raw_t, d_mem, d_w = native.backward(kept[t], d_read, d_mem, d_w)
         d_raw.copy_(d_raw_t)
         d_h = torch.addmm(d_h, d_raw, w_heads).add_(d_hidden_t)
-        s, c_prev = slots[t], slots[t - 1].c if t else c0
-        d_c = native.lstm_cell_backward(d_h, d_c, c_prev, s.acts, s.tanh_c, d_gates_t)
+        s = a.slots[t]
+        if state:
+            c_prev = a.slots[t - 1].c if t else c0
+            d_c = native.lstm_cell_backward(d_h, d_c, c_prev, s.acts, s.tanh_c, d_gates_t)
+        else:  # h = tanh(pre): dL/dpre = dL/dh (1 - h^2)
+            torch.mul(a.hidden[t], a.hidden[t], out=d_gates_t).neg_().add_(1).mul_(d_h)
         d_state = torch.mm(d_gates_t, w_state)
-        d_r, d_h = d_state[:, :start - inputs], d_state[:, start - inputs:]
-    # the weights' gradients: sums over all steps, one product each
+        d_r, d_h = d_state[:, :r_size], (d_state[:, r_size:] if state else no_h)
+    return _weight_grads(ctx, a, d_gates, d_raws, w_ctrl, d_r, d_h, d_c, d_mem, d_w)
+
+
+def _weight_grads(ctx, a: Arrays, d_gates, d_raws, w_ctrl, d_r, d_h, d_c, d_mem, d_w):
+    """Sums over all steps, one product each; then :class:`Run`'s gradients in its order."""
+    (steps, batch, size), inputs = a.hidden.shape, ctx.inputs
     d_gates_all, d_raws_all = d_gates.view(steps * batch, -1), d_raws.view(steps * batch, -1)
-    d_w_lstm = d_gates_all.t() @ rows[:steps].view(steps * batch, -1)
-    d_b = d_gates_all.sum(0)
-    hidden = rows[1:, :, start:].reshape(steps * batch, size)
     d_x = None
     if ctx.needs_input_grad[0]:
-        d_x = (d_gates_all @ w_lstm[:, :inputs]).view(steps, batch, inputs)
-    d_reads0 = d_r.reshape(batch, layout.read_heads, layout.width)
-    return (d_x, d_h, d_c, d_mem, d_w, d_reads0, d_w_lstm[:, :start], d_w_lstm[:, start:],
-            d_b, d_b, d_raws_all.t() @ hidden, d_raws_all.sum(0), None, None)
+        d_x = (d_gates_all @ w_ctrl[:, :inputs]).view(steps, batch, inputs)
+    d_reads0 = d_r.reshape(batch, ctx.layout.read_heads, ctx.layout.width)
+    return (d_x, d_h if d_c.shape[1] else None, d_c if d_c.shape[1] else None, d_mem, d_w,
+            d_reads0, d_gates_all.t() @ a.rows[:steps].view(steps * batch, -1),
+            d_gates_all.sum(0), d_raws_all.t() @ a.hidden.reshape(steps * batch, size),
+            d_raws_all.sum(0), None, None)
 
 
 def run(model, x: Tensor, state, weight: Tensor, bias: Tensor, layout: Layout) -> Hidden:
     """``model``'s run of ``x`` from ``state`` through :class:`Run` (see :func:`supports`);
     ``weight`` and ``bias`` are both head layers side by side (``NTM._run_fused``)."""
-    cell = model.controller.cells[0]
-    (h0, c0), = model.controller.split_state(state.controller)
+    controller = model.controller
+    if hasattr(controller, "cells"):  # the LSTM: its two products as one
+        cell = controller.cells[0]
+        (h0, c0), = controller.split_state(state.controller)
+        w_ctrl = torch.cat([cell.weight_ih, cell.weight_hh], 1)
+        b_ctrl = cell.bias_ih + cell.bias_hh
+    else:
+        layer, h0 = controller.layers[0], x.new_zeros(x.shape[1], 0)
+        w_ctrl, b_ctrl, c0 = layer.weight, layer.bias, h0
     previous = torch.cat([state.read_weights, state.write_weights], dim=1)
-    args = (x, h0, c0, state.memory, previous, state.reads, cell.weight_ih, cell.weight_hh,
-            cell.bias_ih, cell.bias_hh, weight, bias)
+    args = (x, h0, c0, state.memory, previous, state.reads, w_ctrl, b_ctrl, weight, bias)
     keep = torch.is_grad_enabled() and any(a.requires_grad for a in args)
     return Hidden(*Run.apply(*args, layout, keep))

@@ -14,8 +14,9 @@ pytestmark = pytest.mark.skipif(native.library() is None,
                                 reason="no C compiler here: the C memory step is not built")
 
 SMALL = NTMConfig(input_size=5, output_size=4, memory_rows=12, memory_width=6, controller_size=16)
-SUPPORTED = [{}, {"read_heads": 2, "write_heads": 3}, {"shift_range": 3},
-             {"memory_init": "learned"}, {"memory_init": "random"}, {"shift_range": 0}]
+SUPPORTED = [{}, {"controller": "feedforward"}, {"read_heads": 2, "write_heads": 3},
+             {"shift_range": 3}, {"memory_init": "learned"}, {"memory_init": "random"},
+             {"shift_range": 0}, {"controller": "feedforward", "read_heads": 2, "write_heads": 2}]
 
 
 def layout_of(model):
@@ -56,41 +57,59 @@ def test_whole_run_float64_equals_the_reference(overrides):
 
 
 @pytest.mark.parametrize("batch", [1, 4])
-def test_copy_sized_float32_run_equals_the_reference(batch):
+@pytest.mark.parametrize("controller", ["lstm", "feedforward"])
+def test_copy_sized_float32_run_equals_the_reference(batch, controller):
+    """Values to 1e-6. Gradients to 1e-6 of the largest one (and 1e-5 relative): this loss
+    reads every output and the final state, so they reach 5-10, and over 41 steps of float32
+    the per-step engine sits as far from the reference as the whole run does (the feed-forward
+    model: 3.6e-6 and 3.8e-6 in its controller's weights, largest gradient 4.9)."""
     torch.manual_seed(0)
-    model = NTM(NTMConfig())  # N = 128, M = 20, LSTM 100: the benchmark's model
+    model = NTM(NTMConfig(controller=controller))  # N = 128, M = 20, 100 units: copy's model
     x = torch.rand(41, batch, 9).round()
     ref, ref_grads = everything(model, x, fast=False)
     out, grads = everything(model, x, fast=True)
     for a, b in zip(out, ref, strict=True):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
     for name in ref_grads:
-        torch.testing.assert_close(grads[name], ref_grads[name], atol=1e-6, rtol=1e-5, msg=name)
+        scale = max(1.0, ref_grads[name].abs().max().item())
+        torch.testing.assert_close(grads[name], ref_grads[name], atol=1e-6 * scale, rtol=1e-5,
+                                   msg=name)
 
 
-def test_gradcheck_float64():
+@pytest.mark.parametrize("controller", ["lstm", "feedforward"])
+def test_gradcheck_float64(controller):
     """gradcheck of Run itself: every differentiable input, the head layer's bias set so that
-    beta, g and gamma range from small to large across the heads."""
+    beta and gamma range from small to large across the heads."""
     torch.manual_seed(0)
-    model = NTM(SMALL, read_heads=2, write_heads=1, memory_rows=7, memory_width=3,
-                controller_size=5).double()
+    model = NTM(SMALL, controller=controller, read_heads=2, write_heads=1, memory_rows=7,
+                memory_width=3, controller_size=5).double()
     with torch.no_grad():
         bias = model.heads.addressing.bias.view(3, 9)  # per head k (M = 3), beta, g, s (3), gamma
         bias[:, 3] = torch.tensor([-3.0, 2.0, 30.0])  # beta = softplus: 0.05 .. 30
         bias[:, 8] = torch.tensor([0.0, 5.0, 20.0])  # gamma = 1 + softplus: 1.7 .. 21
     layout, state = layout_of(model), model.initial_state(2)
-    cell, heads = model.controller.cells[0], model.heads
+    heads = model.heads
     weight = torch.cat([heads.addressing.weight, heads.erase_add.weight]).detach()
     bias = torch.cat([heads.addressing.bias, heads.erase_add.bias]).detach()
     g = torch.Generator().manual_seed(3)
-    x = torch.randn(4, 2, 5, generator=g, dtype=torch.float64)
-    memory = torch.randn(2, 7, 3, generator=g, dtype=torch.float64)
-    previous = torch.softmax(torch.randn(2, 3, 7, generator=g, dtype=torch.float64), -1)
-    h0, c0 = (torch.randn(2, 5, generator=g, dtype=torch.float64) for _ in range(2))
-    inputs = [x, h0, c0, memory, previous, state.reads.detach().clone(),
-              *(p.detach().clone() for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih,
-                                             cell.bias_hh)), weight, bias]
-    inputs = [t.requires_grad_(True) for t in inputs]
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    x, memory = randn(4, 2, 5), randn(2, 7, 3)
+    previous = torch.softmax(randn(2, 3, 7), -1)
+    if controller == "lstm":
+        cell = model.controller.cells[0]
+        h0, c0 = randn(2, 5), randn(2, 5)
+        w_ctrl = torch.cat([cell.weight_ih, cell.weight_hh], 1)
+        b_ctrl = cell.bias_ih + cell.bias_hh
+    else:
+        layer = model.controller.layers[0]
+        h0 = c0 = x.new_zeros(2, 0)
+        w_ctrl, b_ctrl = layer.weight, layer.bias
+    inputs = [x, h0, c0, memory, previous, state.reads.detach().clone(), w_ctrl.detach().clone(),
+              b_ctrl.detach().clone(), weight, bias]
+    inputs = [t.requires_grad_(t.numel() > 0) for t in inputs]
     assert torch.autograd.gradcheck(lambda *a: sequence.Run.apply(*a, layout, True), inputs,
                                     eps=1e-6, atol=1e-6, rtol=1e-4)
 
@@ -113,8 +132,9 @@ def test_extreme_heads_stay_finite_and_equal_the_reference():
         torch.testing.assert_close(grads[name], ref_grads[name], atol=1e-8, rtol=1e-8, msg=name)
 
 
-@pytest.mark.parametrize("overrides", [{"controller": "feedforward"}, {"controller_layers": 2}])
-def test_other_controllers_take_the_per_step_engine(overrides):
+@pytest.mark.parametrize("overrides", [{"controller_layers": 2},
+                                       {"controller": "feedforward", "controller_layers": 2}])
+def test_deeper_controllers_take_the_per_step_engine(overrides):
     model = NTM(SMALL, **overrides)
     x = torch.zeros(3, 2, 5)
     assert not sequence.supports(model, x, model.initial_state(2).memory, layout_of(model))
