@@ -262,3 +262,65 @@ def test_lstm_cell_activations_equal_torch_at_every_magnitude():
     close = ((acts - expected).abs() <= 3 * ulp) | ((acts - expected).abs() <= 1e-38)
     assert (close | expected.isnan()).all()
     torch.testing.assert_close(tanh_c, c.tanh(), atol=1e-38, rtol=4e-7, equal_nan=True)
+
+
+def run_inputs(beta: float, gamma: float, zero_vectors: bool, controller: str = "lstm"):
+    """Run's inputs for a small model whose head layer gives every head this beta and gamma
+    (its bias; the weights add a little), exact zeros in the previous weightings and in the
+    read head's shift kernel, and with ``zero_vectors`` a zero key (the key's weights and bias
+    zero: tanh(0) = 0), a zero row in every memory and an all-zero memory in sequence 1."""
+    torch.manual_seed(0)
+    model = NTM(SMALL, controller=controller, memory_rows=6, memory_width=3,
+                controller_size=4).double()
+    g = torch.Generator().manual_seed(5)
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    heads = model.heads
+    weight = torch.cat([heads.addressing.weight, heads.erase_add.weight]).detach().clone()
+    bias = torch.cat([heads.addressing.bias, heads.erase_add.bias]).detach().clone()
+    per_head = 3 + 1 + 1 + 3 + 1  # k (M = 3), beta, g, s (3), gamma
+    for h in range(2):
+        bias[h * per_head + 3] = beta  # softplus(beta) = beta above 20, and ~ beta below
+        bias[h * per_head + 8] = gamma - 1  # gamma = 1 + softplus
+        weight[h * per_head + 3] *= 1e-3
+        weight[h * per_head + 8] *= 1e-3
+    bias[5:8] = torch.tensor([-1e4, 0.0, -1e4])  # the read head's kernel: exactly (0, 1, 0)
+    weight[5:8] = 0
+    memory, previous = randn(2, 6, 3), torch.zeros(2, 2, 6, dtype=torch.float64)
+    previous[:, :, 0] = 1
+    if zero_vectors:
+        weight[:3], bias[:3] = 0, 0
+        memory[:, 2], memory[1] = 0, 0
+    if controller == "lstm":
+        cell = model.controller.cells[0]
+        h0, c0 = randn(2, 4), randn(2, 4)
+        w_ctrl, b_ctrl = torch.cat([cell.weight_ih, cell.weight_hh], 1), cell.bias_ih + cell.bias_hh
+    else:
+        layer = model.controller.layers[0]
+        h0 = c0 = memory.new_zeros(2, 0)
+        w_ctrl, b_ctrl = layer.weight, layer.bias
+    reads = randn(2, 1, 3)
+    inputs = [randn(3, 2, 5), h0, c0, memory, previous, reads, w_ctrl.detach().clone(),
+              b_ctrl.detach().clone(), weight, bias]
+    return [t.requires_grad_(t.numel() > 0) for t in inputs], layout_of(model)
+
+
+@pytest.mark.parametrize("beta, gamma", [(1e-3, 1.0), (1.0, 100.0), (1e3, 1.0), (1e3, 1e3)])
+@pytest.mark.parametrize("controller", ["lstm", "feedforward"])
+def test_gradcheck_extremes(beta, gamma, controller):
+    """As the step's own test (test_fused.test_gradcheck_extremes): large beta and gamma make
+    the run strongly curved, so the finite-difference step is 1e-8."""
+    inputs, layout = run_inputs(beta, gamma, zero_vectors=False, controller=controller)
+    assert torch.autograd.gradcheck(lambda *a: sequence.Run.apply(*a, layout, True), inputs,
+                                    eps=1e-8, atol=1e-4, rtol=1e-3)
+
+
+@pytest.mark.parametrize("beta, gamma", [(1e-3, 1.0), (1.0, 100.0), (1.0, 1e3)])
+def test_gradcheck_zero_key_and_zero_rows(beta, gamma):
+    """Near a zero vector the cosine changes on a scale of 1e-8 (test_fused's test of the same
+    name), so the finite-difference step is 1e-11."""
+    inputs, layout = run_inputs(beta, gamma, zero_vectors=True)
+    assert torch.autograd.gradcheck(lambda *a: sequence.Run.apply(*a, layout, True), inputs,
+                                    eps=1e-11, atol=1e-3, rtol=1e-3)
