@@ -122,7 +122,8 @@ def library() -> ctypes.CDLL | None:
             fn.argtypes, fn.restype = [ctypes.POINTER(Step)], ctypes.c_int
         for name, arrays, sizes in (("lstm_forward", 6, 1), ("lstm_backward", 7, 0)):
             fn = getattr(lib, f"{name}_{suffix}")
-            fn.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * arrays + [ctypes.c_int64] * sizes
+            fn.argtypes = ([ctypes.c_int64] * 2 + [ctypes.c_void_p] * arrays
+                           + [ctypes.c_int64] * sizes)
             fn.restype = ctypes.c_int
     return lib
 

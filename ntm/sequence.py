@@ -62,10 +62,12 @@ enabled = True
 
 
 def supports(model, x: Tensor, memory: Tensor, layout: Layout) -> bool:
-    """Whether :class:`Run` can take this run: a controller of one layer (LSTM or feed-forward),
-    and inputs the C step can run (:func:`ntm.native.supports`: on the CPU, float32 or float64, compiler)."""
+    """Whether :class:`Run` can take this run: at least one step, a controller of one layer
+    (LSTM or feed-forward), and inputs the C step can run (:func:`ntm.native.supports`: on
+    the CPU, float32 or float64, a C compiler)."""
     layers = getattr(model.controller, "cells", getattr(model.controller, "layers", ()))
-    return (enabled and len(layers) == 1 and x.dtype == memory.dtype and x.device == memory.device
+    return (enabled and len(layers) == 1 and len(x) > 0 and x.dtype == memory.dtype
+            and x.device == memory.device
             and native.supports(memory, memory, memory, layout.shift_width))
 
 
@@ -156,8 +158,10 @@ def _arrays(x: Tensor, memory: Tensor, weights: Tensor, layout: Layout, size: in
     shapes = _slot_shapes(batch, memory, weights.shape[1], layout.read_heads, gates, state, raw)
     per_slot = sum(math.prod(shape) for shape in shapes)
     start = inputs + layout.read_heads * layout.width
-    rows_shape, hidden_shape = (steps + 1, batch, start + state), (steps, batch, 0 if state else size)
-    block = _take(math.prod(rows_shape) + math.prod(hidden_shape) + slots_count * per_slot, x.dtype)
+    rows_shape = (steps + 1, batch, start + state)
+    hidden_shape = (steps, batch, 0 if state else size)  # the LSTM's h lives in the rows
+    block = _take(math.prod(rows_shape) + math.prod(hidden_shape) + slots_count * per_slot,
+                  x.dtype)
     rows, hidden, *flat = _carve(block, [rows_shape, hidden_shape] + [(per_slot,)] * slots_count)
     if state:
         hidden = rows[1:, :, start:]
