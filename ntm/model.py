@@ -18,7 +18,9 @@ Two engines compute the same numbers. :meth:`NTM.step_info` (and :meth:`NTM.step
 the reference, and the only one that returns every addressing stage. :meth:`NTM.run` (and so
 ``model(x)``, training and evaluation) uses :mod:`ntm.fused` when ``model.fast`` is true (the
 default): steps 2-4 in one autograd Function with a hand-derived backward, and the output layer
-applied once to the whole sequence. ``model.fast = False`` runs the reference loop instead.
+applied once to the whole sequence; on a CPU, for a one-layer controller, the whole run is one
+Function (:mod:`ntm.sequence`, unless ``model.whole_run = False``). ``model.fast = False`` runs
+the reference loop instead.
 """
 
 from __future__ import annotations
@@ -300,9 +302,10 @@ class NTM(nn.Module):
         return torch.stack(logits), torch.stack(erase), torch.stack(add)
 
     def _run_fused(self, x: Tensor, state: NTMState) -> tuple[Tensor, NTMState, Tensor]:
-        """:meth:`run` on the fused engine: per step the controller, both head layers in one
-        product and :class:`ntm.fused.MemoryStep`; the output layer once for all steps. Also
-        returns the controller outputs ``(T, B, controller_size)``."""
+        """:meth:`run` on the fused engine: the whole run as one Function where
+        :func:`ntm.sequence.supports` it, else per step the controller, both head layers in
+        one product and :class:`ntm.fused.MemoryStep`; the output layer once for all steps.
+        Also returns the controller outputs ``(T, B, controller_size)``."""
         c, heads = self.config, self.heads
         layout = fused.Layout(c.read_heads, c.write_heads, c.memory_width, 2 * c.shift_range + 1)
         weight = torch.cat([heads.addressing.weight, heads.erase_add.weight])
