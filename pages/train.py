@@ -170,7 +170,7 @@ def live_view() -> None:
     r = runs.get(st.session_state.get("live_run"), owner)
     if r is None:
         st.info("Pick a preset (or adjust it) and press **Start**. A run of the default preset "
-                "converges in about 20 seconds on a laptop.", icon=":material/school:")
+                "converges in about 10 seconds on a laptop.", icon=":material/school:")
         return
     snap = r.snapshot()
     st.caption(f"Slots for heavy work in use on this server: {runs.slots_in_use()} of "

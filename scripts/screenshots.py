@@ -87,14 +87,16 @@ def main() -> None:
                 page.get_by_role("button", name="Start").click()
                 frames = 0
                 deadline = time.monotonic() + 600
-                while time.monotonic() < deadline:
-                    page.wait_for_timeout(6000 if frames else 3000)
-                    frames += 1
-                    page.screenshot(path=out / f"train-{frames}.png")
+                while time.monotonic() < deadline:  # the default preset: about 6 s of training
+                    page.wait_for_timeout(1000)
                     done = page.get_by_text("Converged:").count() or page.get_by_text(
                         "training budget without").count()
-                    if done and frames >= 4:
+                    if done:
+                        settle(page)
+                        full(page, out / "train-converged.png")  # the curves, probe, stepper
                         break
+                    frames += 1
+                    full(page, out / f"train-{frames}.png")  # whole pages: the curves too
                 print(f"train: {frames} frames")
             browser.close()
     finally:

@@ -45,7 +45,8 @@ PROBE_SEED = 12345
 
 
 #: The live page's starting point: a small copy NTM. Adam at 3e-3 on batches of 8 trains these
-#: small models in about 20 seconds on a 2-core laptop; the CLI's defaults (RMSProp 5e-4,
+#: small models in about 5 seconds on a 2-core laptop (`bench_convergence.py --live`: a median
+#: of 3.3 s over seeds 0-4; 6 s of training in the page, seed 0); the CLI's defaults (RMSProp 5e-4,
 #: batches of 16, N = 128) are tuned for the full task.
 LIVE_DEFAULTS = TrainConfig(
     task_params={"min_length": 1, "max_length": 8}, memory_rows=32, memory_width=8,
@@ -56,8 +57,8 @@ LIVE_DEFAULTS = TrainConfig(
 
 #: Presets shown on the page (all converge within a minute or two on a laptop CPU).
 PRESETS = {
-    "Copy, small memory (about 20 seconds)": LIVE_DEFAULTS,
-    "Copy, LSTM controller (slower, a few minutes)": replace(LIVE_DEFAULTS, controller="lstm"),
+    "Copy, small memory (about 10 seconds)": LIVE_DEFAULTS,
+    "Copy, LSTM controller (slower, up to a few minutes)": replace(LIVE_DEFAULTS, controller="lstm"),
     "Copy, longer sequences (1–12)": replace(
         LIVE_DEFAULTS, task_params={"min_length": 1, "max_length": 12}, memory_rows=48),
 }
