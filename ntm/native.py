@@ -159,9 +159,14 @@ class Kept(NamedTuple):
     buffer: Tensor  #: the _KEPT arrays, one after another
 
 
+def _kept_sizes(batch: int, rows: int, heads: int, raw_size: int) -> list[int]:
+    """The _KEPT arrays' sizes: acts (raw's layout), five (B, H, N) stages, norm_m, norm_k."""
+    return [batch * raw_size] + [batch * heads * rows] * 5 + [batch * rows, batch * heads]
+
+
 def scratch_size(batch: int, rows: int, heads: int, raw_size: int) -> int:
     """How many numbers :func:`forward_into`'s ``buffer`` holds: the _KEPT arrays."""
-    return batch * (raw_size + 5 * heads * rows + rows + heads)
+    return sum(_kept_sizes(batch, rows, heads, raw_size))
 
 
 def forward(raw: Tensor, memory: Tensor, previous: Tensor, read_heads: int,
@@ -188,8 +193,7 @@ def forward_into(raw: Tensor, memory: Tensor, previous: Tensor, shift_width: int
     outputs = dict(reads=reads, new_memory=new_memory, w=w)
     _pointers(step, dict(zip(_INPUTS, inputs, strict=True)) | outputs)
     address, size = buffer.data_ptr(), buffer.element_size()
-    for name, count in zip(_KEPT, [raw.numel()] + [batch * heads * rows] * 5
-                           + [batch * rows, batch * heads], strict=True):
+    for name, count in zip(_KEPT, _kept_sizes(batch, rows, heads, raw.shape[1]), strict=True):
         setattr(step, name, address)
         address += count * size
     _call("ntm_forward", step, memory.dtype)
