@@ -212,14 +212,17 @@ class Run(torch.autograd.Function):
                    weights.clone(), a.rows[steps, :, start:].clone(), c.clone())
         lease = _Lease(block)  # back to the pool now, or when the autograd node goes
         if keep:
-            ctx.saved = (lease, a, kept, c0.contiguous(), w_ctrl, w_heads)
+            ctx.saved = (lease, a, kept)
+            # saved this way, a weight changed in place before the backward pass raises
+            ctx.save_for_backward(c0, w_ctrl, w_heads)
         return outputs
 
     @staticmethod
     @once_differentiable
     def backward(ctx, d_hidden, d_reads, d_memory, d_weights, d_h, d_c):
-        _, a, kept, c0, w_ctrl, w_heads = ctx.saved
-        return _backward(ctx, a, kept, c0, w_ctrl, w_heads,
+        _, a, kept = ctx.saved
+        c0, w_ctrl, w_heads = ctx.saved_tensors
+        return _backward(ctx, a, kept, c0.contiguous(), w_ctrl, w_heads,
                          (d_hidden, d_reads, d_memory, d_weights, d_h, d_c))
 
 

@@ -324,3 +324,14 @@ def test_gradcheck_zero_key_and_zero_rows(beta, gamma):
     inputs, layout = run_inputs(beta, gamma, zero_vectors=True)
     assert torch.autograd.gradcheck(lambda *a: sequence.Run.apply(*a, layout, True), inputs,
                                     eps=1e-11, atol=1e-3, rtol=1e-3)
+
+
+def test_a_weight_changed_in_place_before_the_backward_pass_raises():
+    """As autograd's own saved tensors: the run's weights are checked for in-place changes."""
+    torch.manual_seed(0)
+    model = NTM(SMALL, controller="feedforward")  # its layer's weight is Run's own input
+    loss = model(torch.rand(5, 2, 5).round()).sum()
+    with torch.no_grad():
+        model.controller.layers[0].weight.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
