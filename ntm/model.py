@@ -311,13 +311,21 @@ class NTM(nn.Module):
         weight = torch.cat([heads.addressing.weight, heads.erase_add.weight])
         bias = torch.cat([heads.addressing.bias, heads.erase_add.bias])
         if self.whole_run and sequence.supports(self, x, state.memory, layout):  # ntm.sequence
-            run = sequence.run(self, x, state, weight, bias, layout)
-            logits = self.output(torch.cat([run.hidden, run.reads], dim=-1))
-            reads = run.reads[-1].view_as(state.reads)
-            controller = self.controller.join_state([(run.h, run.c)] if run.h.shape[1] else [])
-            hr = c.read_heads
-            return (logits, NTMState(run.memory, run.weights[:, :hr], run.weights[:, hr:], reads,
-                                     controller), run.hidden)
+            hidden, read_seq, memory, weights, controller = sequence.run(self, x, state, weight,
+                                                                         bias, layout)
+            reads = read_seq[-1].view_as(state.reads)
+        else:
+            hidden, read_seq, memory, weights, reads, controller = self._run_steps(
+                x, state, weight, bias, layout)
+        logits = self.output(torch.cat([hidden, read_seq], dim=-1))
+        hr = c.read_heads
+        return logits, NTMState(memory, weights[:, :hr], weights[:, hr:], reads, controller), hidden
+
+    def _run_steps(self, x: Tensor, state: NTMState, weight: Tensor, bias: Tensor,
+                   layout: fused.Layout) -> tuple:
+        """The fused engine one step at a time: the controller, both head layers in one product
+        and :class:`ntm.fused.MemoryStep`. Returns the controller outputs and reads of every
+        step, then the final memory, weightings, reads and controller state."""
         memory, reads = state.memory, state.reads
         layers = self.controller.split_state(state.controller)  # per layer: no stack per step
         weights = torch.cat([state.read_weights, state.write_weights], dim=1)
@@ -329,10 +337,8 @@ class NTM(nn.Module):
                                                        weights, layout)
             hs.append(h)
             rs.append(reads.flatten(1))
-        hidden = torch.stack(hs)
-        logits = self.output(torch.cat([hidden, torch.stack(rs)], dim=-1))
-        hr, controller = c.read_heads, self.controller.join_state(layers)
-        return logits, NTMState(memory, weights[:, :hr], weights[:, hr:], reads, controller), hidden
+        return (torch.stack(hs), torch.stack(rs), memory, weights, reads,
+                self.controller.join_state(layers))
 
     def forward(self, x: Tensor, state: NTMState | None = None) -> Tensor:
         return self.run(x, state)[0]

@@ -46,14 +46,13 @@ from .fused import Layout
 
 class Hidden(NamedTuple):
     """What :func:`run` returns: per step the controller's output and the reads, then the final
-    memory, weightings and LSTM state (``(B, 0)`` for the feed-forward controller)."""
+    memory, weightings and controller state (as the controller's ``join_state`` gives it)."""
 
     hidden: Tensor  #: (T, B, controller_size)
     reads: Tensor  #: (T, B, Hr * M)
     memory: Tensor  #: (B, N, M)
     weights: Tensor  #: (B, H, N)
-    h: Tensor  #: (B, controller_size)
-    c: Tensor  #: (B, controller_size)
+    controller: tuple  #: the LSTM's stacked (h, c); () for the feed-forward controller
 
 
 #: False makes :func:`supports` answer no: ``NTM.run`` then records each step in autograd
@@ -172,7 +171,8 @@ def _arrays(x: Tensor, memory: Tensor, weights: Tensor, layout: Layout, size: in
 
 
 class Run(torch.autograd.Function):
-    """``(x, h_0, c_0, M_0, w_0, r_0, controller and head weights) -> Hidden``; see the module.
+    """``(x, h_0, c_0, M_0, w_0, r_0, controller and head weights)`` -> the controller outputs
+    and reads of every step, the final memory and weightings, ``h_T`` and ``c_T``; see the module.
     The controller is an LSTM layer (``w_ctrl`` = ``[W_ih, W_hh]``, ``b_ctrl`` = ``b_ih + b_hh``)
     or, when ``h_0`` and ``c_0`` are ``(B, 0)``, one feed-forward tanh layer."""
 
@@ -276,7 +276,8 @@ def run(model, x: Tensor, state, weight: Tensor, bias: Tensor, layout: Layout) -
     """``model``'s run of ``x`` from ``state`` through :class:`Run` (see :func:`supports`);
     ``weight`` and ``bias`` are both head layers side by side (``NTM._run_fused``)."""
     controller = model.controller
-    if hasattr(controller, "cells"):  # the LSTM: its two products as one
+    lstm = hasattr(controller, "cells")
+    if lstm:  # its two products as one
         cell = controller.cells[0]
         (h0, c0), = controller.split_state(state.controller)
         w_ctrl = torch.cat([cell.weight_ih, cell.weight_hh], 1)
@@ -287,4 +288,6 @@ def run(model, x: Tensor, state, weight: Tensor, bias: Tensor, layout: Layout) -
     previous = torch.cat([state.read_weights, state.write_weights], dim=1)
     args = (x, h0, c0, state.memory, previous, state.reads, w_ctrl, b_ctrl, weight, bias)
     keep = torch.is_grad_enabled() and any(a.requires_grad for a in args)
-    return Hidden(*Run.apply(*args, layout, keep))
+    hidden, reads, memory, weights, h, c = Run.apply(*args, layout, keep)
+    final = controller.join_state([(h, c)] if lstm else [])
+    return Hidden(hidden, reads, memory, weights, final)
